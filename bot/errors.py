@@ -1,0 +1,84 @@
+"""The bot's exception tree. Every error we raise on purpose derives from BotError.
+
+    BotError
+    ├── ConfigError          bad YAML, bad key, bad value (names file, key and reason)
+    │   └── RuleError        a rule query that does not parse (names position and what was expected)
+    ├── FeedError            a feed could not be fetched or parsed (recorded per feed, never fatal)
+    ├── StoreError           the database refused (read-only, full disk, bad schema version)
+    ├── DeliveryError        a platform refused or failed a send (recorded per outbox row)
+    └── CommandError         a slash command that is malformed or not allowed (answered, never raised out)
+
+Per-feed and per-delivery failures are values stored in the database; these exceptions
+only carry them to the place that records them.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Root of every error the bot raises on purpose."""
+
+
+class ConfigError(BotError):
+    """Configuration is invalid. `problems` lists each (file, key, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str, str]] | str) -> None:
+        if isinstance(problems, str):
+            problems = [("", "", problems)]
+        self.problems = problems
+        super().__init__("\n".join(_format_problem(*p) for p in problems))
+
+
+def _format_problem(file: str, key: str, reason: str) -> str:
+    where = ": ".join(part for part in (file, key) if part)
+    return f"{where}: {reason}" if where else reason
+
+
+class RuleError(ConfigError):
+    """A rule query does not parse. `position` is the 0-based character offset."""
+
+    def __init__(self, query: str, position: int, expected: str) -> None:
+        self.query = query
+        self.position = position
+        self.expected = expected
+        pointer = f"{query}\n{' ' * position}^"
+        super().__init__(f"at position {position}: expected {expected}\n{pointer}")
+
+
+class FeedError(BotError):
+    """A feed failed. `kind` is a short stable label stored as the feed's last error kind."""
+
+    def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
+        self.kind = kind
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class StoreError(BotError):
+    """The database cannot be used (schema too new, read-only, disk full)."""
+
+
+class DeliveryError(BotError):
+    """A send failed.
+
+    `retryable` says whether trying again later may succeed (429, 5xx, network) or not
+    (unknown channel, missing permission, bad token). `retry_after` is the platform's
+    requested wait in seconds, when it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        code: str = "",
+    ) -> None:
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.code = code
+        super().__init__(message)
+
+
+class CommandError(BotError):
+    """A slash command cannot be run as asked; the message is shown to the user."""
