@@ -1,0 +1,1 @@
+"""Pure renderers: turn alerts and replies into each platform's message format. No I/O."""

@@ -1,0 +1,82 @@
+"""Cut text to a length limit at a readable place. Pure: no I/O, no platform knowledge.
+
+Every platform caps message parts (Slack sections at 3,000 characters, Discord embed
+descriptions at 4,096, ...). Feeds send text of any length, so renderers cut it here: at the
+last sentence end that keeps a fair share of the text, else at the last word boundary, else
+mid-word, and mark the cut with an ellipsis. `fit` does the same when the platform escapes the
+text afterwards and the escaped form is what must fit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+ELLIPSIS = "…"
+
+# A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) before whitespace.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?(?=\s)")
+_WORD_GAP = re.compile(r"\s+")
+# Punctuation that reads badly right before an ellipsis.
+_TRAILING = " \t\r\n.,;:-–—"
+
+# A boundary cut is used only when it keeps at least this share of the room; otherwise a
+# single very long word or sentence would cut a 3,000-character section down to a few words.
+_MIN_SHARE = 0.5
+
+
+def truncate(text: str, limit: int) -> str:
+    """Return `text` unchanged if it fits in `limit` characters, else a cut ending in "…".
+
+    The cut falls after the last sentence end that keeps at least half of the room, else at
+    the last whitespace that does, else mid-word. The result is never longer than `limit`.
+    """
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ELLIPSIS)
+    if room <= 0:
+        return ELLIPSIS[:limit]
+    # Look one character past the room so a boundary exactly at the edge still counts.
+    window = text[: room + 1]
+    floor = int(room * _MIN_SHARE)
+
+    cut = room
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if floor <= m.end() <= room]
+    if sentence_ends:
+        cut = sentence_ends[-1]
+    else:
+        gaps = [m.start() for m in _WORD_GAP.finditer(window) if floor <= m.start() <= room]
+        if gaps:
+            cut = gaps[-1]
+    kept = text[:cut].rstrip(_TRAILING)
+    if not kept:  # the text was all punctuation or space up to the cut
+        kept = text[:room]
+    return kept + ELLIPSIS
+
+
+def fit(text: str, limit: int, transform: Callable[[str], str]) -> str:
+    """Truncate `text` so that `transform(cut)` fits in `limit` characters, and return that.
+
+    For renderers that escape or mark up text after cutting it: escaping may lengthen the
+    text (`&` becomes `&amp;`), and cutting the escaped form could split an escape sequence.
+    Searches for the largest cut whose transformed form fits (about 16 rounds for 40,000
+    characters); returns "" if even an empty text does not fit.
+    """
+    whole = transform(text)
+    if len(whole) <= limit:
+        return whole
+    best = ""
+    fits, too_long = 0, min(limit, len(text))
+    while too_long - fits > 1:
+        mid = (fits + too_long) // 2
+        out = transform(truncate(text, mid))
+        if len(out) <= limit:
+            fits, best = mid, out
+        else:
+            too_long = mid
+    if not best:
+        empty = transform("")
+        best = empty if len(empty) <= limit else ""
+    return best
