@@ -1,0 +1,1 @@
+"""Platform adapters: translate between the core and Slack, Discord and the console."""

@@ -1,0 +1,182 @@
+"""Render alerts and command replies as Discord embeds. Pure: no I/O, no clock, no client.
+
+Returns `discord.Embed` objects (not dict payloads); the adapter sends them as they are.
+Feed text is untrusted: every piece of it goes through `escape_discord`, so it can neither
+ping anyone nor change the formatting, and every part is cut to Discord's limits here (via
+bot.render.text), so a send never fails validation however long the feed's text is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, urlsplit
+
+import discord
+
+from bot.model import Alert, Reply, ReplyEntry
+from bot.render.text import fit, truncate
+
+# Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+AUTHOR_MAX = 256
+FIELDS_MAX = 25
+EMBED_TOTAL_MAX = 6000  # summed over every embed of one message
+EMBEDS_MAX = 10
+URL_MAX = 2048
+
+DEFAULT_COLOR = 0x5865F2  # Discord blurple
+ERROR_COLOR = 0xED4245
+
+# "@everyone", "@here", "<@123>", "<@!123>", "<@&456>": a zero-width space after "@" defuses each.
+_MENTION = re.compile(r"@(?=everyone|here|[!&]?\d)")
+# A "[" or "]" preceded by an even number of backslashes (escape_markdown doubles existing ones)
+# is still live markdown; escaping every bracket means no masked link `[label](url)` can form.
+_LIVE_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
+_ENTRY_TEXT_MAX = 300
+
+
+def escape_discord(text: str) -> str:
+    """Escape untrusted text for Discord: markdown, mentions and masked links all become literal."""
+    escaped = discord.utils.escape_markdown(text)
+    escaped = _LIVE_BRACKET.sub(r"\1\\\2", escaped)
+    return _MENTION.sub("@\u200b", escaped)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Return `url` if it is an absolute http(s) URL Discord will accept, else None."""
+    if not url or len(url) > URL_MAX or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def highlight_terms(text: str, terms: Iterable[str]) -> str:
+    """Escape `text` and put each occurrence of any term (case-insensitive) in bold."""
+    wanted = sorted({t for t in terms if t.strip()}, key=len, reverse=True)  # longest first wins
+    if not wanted:
+        return escape_discord(text)
+    pattern = re.compile("|".join(re.escape(t) for t in wanted), re.IGNORECASE)
+    out: list[str] = []
+    last = 0
+    for m in pattern.finditer(text):
+        out.append(escape_discord(text[last : m.start()]))
+        out.append(f"**{escape_discord(m.group(0))}**")
+        last = m.end()
+    out.append(escape_discord(text[last:]))
+    return "".join(out)
+
+
+def render_discord_alert(alert: Alert, rule_colors: Mapping[str, int] | None = None) -> discord.Embed:
+    """One embed per alert: linked title, source, published time, summary with terms in bold."""
+    item = alert.item
+    colors = rule_colors or {}
+    color = next((colors[r] for r in alert.rules if r in colors), DEFAULT_COLOR)
+    embed = discord.Embed(
+        title=fit(item.title or "(untitled)", TITLE_MAX, escape_discord),
+        url=safe_url(item.canonical_link or item.link) or safe_url(item.link),
+        color=color,
+        timestamp=item.published,
+    )
+    source = item.source or alert.feed_name
+    if source:
+        embed.set_author(name=fit(source, AUTHOR_MAX, escape_discord))
+    if item.summary:
+        embed.description = fit(item.summary, DESCRIPTION_MAX, lambda s: highlight_terms(s, alert.terms))
+    if alert.rules:
+        room = min(FOOTER_MAX, EMBED_TOTAL_MAX - len(embed))  # the 6,000 total binds before 2,048 can
+        embed.set_footer(text=fit("Matched: " + ", ".join(alert.rules), room, escape_discord))
+    return embed
+
+
+def render_discord_reply(reply: Reply) -> list[discord.Embed]:
+    """A command reply as embeds: title, lines and entries in the description, fields, footer.
+
+    Usually one embed; more only when there are over 25 fields. Everything stays within the
+    per-part limits, 10 embeds and 6,000 characters in all; what does not fit is counted in
+    an "… and N more" line rather than silently dropped.
+    """
+    color = ERROR_COLOR if reply.is_error else DEFAULT_COLOR
+    first = discord.Embed(title=fit(reply.title or "News", TITLE_MAX, escape_discord), color=color)
+    footer = fit(reply.footer, FOOTER_MAX // 4, escape_discord) if reply.footer else ""
+    budget = EMBED_TOTAL_MAX - len(first.title or "") - len(footer)
+    # Fields get a share only when there are fields, so descriptions use the whole room otherwise.
+    field_reserve = min(len(reply.fields), FIELDS_MAX * 2) * 60
+    description = _description(reply, min(DESCRIPTION_MAX, max(0, budget - field_reserve)))
+    if description:
+        first.description = description
+    budget -= len(description)
+
+    embeds = [first]
+    current = first
+    skipped = 0
+    for field in reply.fields:
+        if len(current.fields) == FIELDS_MAX:
+            if len(embeds) == EMBEDS_MAX:
+                skipped += 1
+                continue
+            current = discord.Embed(color=color)
+            embeds.append(current)
+        name = fit(field.name or "-", FIELD_NAME_MAX, escape_discord) or "-"
+        value = fit(field.value or "-", FIELD_VALUE_MAX, escape_discord) or "-"
+        if len(name) + len(value) > budget - 40:  # keep room for the "more" note
+            skipped += 1
+            continue
+        current.add_field(name=name, value=value, inline=len(value) <= 40)
+        budget -= len(name) + len(value)
+    if skipped:
+        note = f" · {skipped} more not shown"
+        footer = footer + note if footer else note.lstrip(" ·")
+    if footer:
+        embeds[-1].set_footer(text=footer)
+    return embeds
+
+
+def _description(reply: Reply, room: int) -> str:
+    """Lines then entries, cut to `room` characters; entries that do not fit are counted."""
+    parts: list[str] = []
+    used = 0
+    for line in reply.lines:
+        piece = escape_discord(line)
+        if used + len(piece) + 1 > room:
+            parts.append(fit(line, max(0, room - used - 1), escape_discord))
+            return "\n".join(p for p in parts if p)
+        parts.append(piece)
+        used += len(piece) + 1
+    for index, entry in enumerate(reply.entries):
+        piece = _entry(entry)
+        after = len(reply.entries) - index - 1
+        # Keep room for the "and N more" note whenever entries would remain after this one.
+        reserve = len(f"… and {after} more") + 1 if after else 0
+        if used + len(piece) + 1 + reserve > room:
+            more = f"… and {after + 1} more"
+            if used + len(more) + 1 <= room:
+                parts.append(more)
+            break
+        parts.append(piece)
+        used += len(piece) + 1
+    return "\n".join(parts)
+
+
+def _entry(entry: ReplyEntry) -> str:
+    """One entry: bold title (a link when the URL is http/https), then meta and text."""
+    title = fit(entry.title or "(untitled)", TITLE_MAX, escape_discord)
+    url = safe_url(entry.url)
+    head = f"**[{title}]({_link_target(url)})**" if url else f"**{title}**"
+    tail = " — ".join(p for p in (entry.meta, truncate(entry.text, _ENTRY_TEXT_MAX)) if p)
+    return f"{head}\n{escape_discord(tail)}" if tail else head
+
+
+def _link_target(url: str) -> str:
+    """Percent-encode the characters that would end a markdown link target early."""
+    return quote(url, safe=":/?#@!$&'*+,;=%-._~[]")
