@@ -35,14 +35,16 @@ def _format_problem(file: str, key: str, reason: str) -> str:
 
 
 class RuleError(ConfigError):
-    """A rule query does not parse. `position` is the 0-based character offset."""
+    """A rule query does not parse. `position` is the 0-based character offset; `rule` its name if known."""
 
-    def __init__(self, query: str, position: int, expected: str) -> None:
+    def __init__(self, query: str, position: int, expected: str, *, rule: str = "") -> None:
         self.query = query
         self.position = position
         self.expected = expected
+        self.rule = rule
         pointer = f"{query}\n{' ' * position}^"
-        super().__init__(f"at position {position}: expected {expected}\n{pointer}")
+        named = f"rule {rule!r}: " if rule else ""
+        super().__init__(f"{named}at position {position}: expected {expected}\n{pointer}")
 
 
 class FeedError(BotError):

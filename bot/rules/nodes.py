@@ -1,0 +1,212 @@
+"""The compiled form of a rule: a tree of nodes evaluated against a tokenised `Doc`.
+
+Word-level nodes (`Word`, `Phrase`, `Near`, and `Or` of those) are *positional*: they yield
+spans (first, last token position) so NEAR can measure distance. `And`, `Or` and `Not` answer
+true/false. Every node also knows how to `collect` the spans that made it true (for
+highlighting) and to `explain` itself. Matching is dictionary look-ups and comparisons on
+tokens: nothing here can backtrack. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from bot.rules.explain import ExplainNode
+from bot.rules.text import Doc
+
+Span = tuple[int, int]
+MAX_COLLECTED = 50  # highlight spans kept per node; a 200 KB summary may hold thousands
+
+
+@dataclass(frozen=True)
+class Part:
+    """One word of a rule: exact, or a prefix when written with a trailing `*`."""
+
+    text: str
+    prefix: bool = False
+
+    def matches(self, token: str | None) -> bool:
+        if token is None:
+            return False
+        return token.startswith(self.text) if self.prefix else token == self.text
+
+    def positions(self, doc: Doc) -> list[int]:
+        if not self.prefix:
+            return doc.index.get(self.text, [])
+        found = [ps for token, ps in doc.index.items() if token.startswith(self.text)]
+        return found[0] if len(found) == 1 else sorted(p for ps in found for p in ps)
+
+
+class Node:
+    """Base of the compiled tree. `source` is the node's slice of the rule's query."""
+
+    positional = False
+    source: str = ""
+
+    def test(self, doc: Doc) -> bool:
+        raise NotImplementedError
+
+    def spans(self, doc: Doc) -> list[Span]:
+        raise TypeError(f"{type(self).__name__} has no word positions")
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        """Append the spans that make this (true) node true."""
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        raise NotImplementedError
+
+    def _leaf_explain(self, doc: Doc, kind: str) -> ExplainNode:
+        found = self.spans(doc)
+        terms = tuple(dict.fromkeys(doc.surface(s, e) for s, e in found[:MAX_COLLECTED]))
+        return ExplainNode(self.source, kind, bool(found), terms)
+
+
+class Word(Node):
+    positional = True
+
+    def __init__(self, part: Part, field: str, source: str) -> None:
+        self.part, self.field, self.source = part, field, source
+
+    def spans(self, doc: Doc) -> list[Span]:
+        ps = self.part.positions(doc)
+        if self.field != "any":
+            ps = [p for p in ps if doc.in_field(p, self.field)]
+        return [(p, p) for p in ps]
+
+    def test(self, doc: Doc) -> bool:
+        if self.field == "any" and not self.part.prefix:
+            return self.part.text in doc.index  # the hot path: one dict look-up
+        return bool(self.spans(doc))
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        out.extend(self.spans(doc)[:MAX_COLLECTED])
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        return self._leaf_explain(doc, "word")
+
+
+class Phrase(Node):
+    positional = True
+
+    def __init__(self, parts: tuple[Part, ...], field: str, source: str) -> None:
+        self.parts, self.field, self.source = parts, field, source
+
+    def spans(self, doc: Doc) -> list[Span]:
+        tokens, last = doc.tokens, len(self.parts) - 1
+        out: list[Span] = []
+        for p in self.parts[0].positions(doc):
+            if p + last >= len(tokens) or not doc.in_field(p, self.field):
+                continue
+            if all(part.matches(tokens[p + i]) for i, part in enumerate(self.parts[1:], 1)):
+                out.append((p, p + last))
+        return out
+
+    def test(self, doc: Doc) -> bool:
+        return bool(self.spans(doc))
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        out.extend(self.spans(doc)[:MAX_COLLECTED])
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        return self._leaf_explain(doc, "phrase")
+
+
+class Near(Node):
+    """`a NEAR/n b [NEAR/m c ...]`: each operand within n words of the chain so far, same field."""
+
+    positional = True
+
+    def __init__(self, first: Node, rest: list[tuple[int, Node]], source: str) -> None:
+        self.first, self.rest, self.source = first, rest, source
+
+    def _hits(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
+        """Each chain that satisfies the distances: its overall span and the operand spans in it."""
+        hits: list[tuple[Span, tuple[Span, ...]]] = [(s, (s,)) for s in self.first.spans(doc)]
+        for distance, node in self.rest:
+            if not hits:
+                break
+            others = sorted(node.spans(doc))
+            starts = [s for s, _ in others]
+            longest = max((b1 - b0 for b0, b1 in others), default=0)
+            joined: list[tuple[Span, tuple[Span, ...]]] = []
+            for (a0, a1), parts in hits:
+                lo = bisect_left(starts, a0 - distance - longest)
+                hi = bisect_right(starts, a1 + distance)
+                best: Span | None = None
+                best_gap = distance + 1
+                for b0, b1 in others[lo:hi]:
+                    if not doc.same_field(a0, b0):
+                        continue
+                    gap = max(b0 - a1, a0 - b1, 0)
+                    if gap < best_gap:
+                        best, best_gap = (b0, b1), gap
+                if best is not None:  # keep the nearest partner only: bounded work per span
+                    joined.append(((min(a0, best[0]), max(a1, best[1])), (*parts, best)))
+            hits = joined
+        return hits
+
+    def spans(self, doc: Doc) -> list[Span]:
+        return sorted({span for span, _ in self._hits(doc)})
+
+    def test(self, doc: Doc) -> bool:
+        return bool(self._hits(doc))
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        for _, parts in self._hits(doc)[:MAX_COLLECTED]:
+            out.extend(parts)
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        children = [self.first.explain(doc)] + [node.explain(doc) for _, node in self.rest]
+        hits = self._hits(doc)
+        terms = tuple(dict.fromkeys(doc.surface(*p) for _, parts in hits[:MAX_COLLECTED] for p in parts))
+        return ExplainNode(self.source, "near", bool(hits), terms, tuple(children))
+
+
+class And(Node):
+    def __init__(self, children: list[Node], source: str) -> None:
+        self.children, self.source = children, source
+
+    def test(self, doc: Doc) -> bool:
+        return all(child.test(doc) for child in self.children)
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        for child in self.children:
+            child.collect(doc, out)
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        children = tuple(child.explain(doc) for child in self.children)
+        return ExplainNode(self.source, "and", all(c.matched for c in children), (), children)
+
+
+class Or(Node):
+    def __init__(self, children: list[Node], source: str) -> None:
+        self.children, self.source = children, source
+        self.positional = all(child.positional for child in children)
+
+    def test(self, doc: Doc) -> bool:
+        return any(child.test(doc) for child in self.children)
+
+    def spans(self, doc: Doc) -> list[Span]:
+        return sorted({s for child in self.children for s in child.spans(doc)})
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        for child in self.children:
+            if child.test(doc):
+                child.collect(doc, out)
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        children = tuple(child.explain(doc) for child in self.children)
+        return ExplainNode(self.source, "or", any(c.matched for c in children), (), children)
+
+
+class Not(Node):
+    def __init__(self, child: Node, source: str) -> None:
+        self.child, self.source = child, source
+
+    def test(self, doc: Doc) -> bool:
+        return not self.child.test(doc)
+
+    def explain(self, doc: Doc) -> ExplainNode:
+        inner = self.child.explain(doc)
+        return ExplainNode(self.source, "not", not inner.matched, (), (inner,))
