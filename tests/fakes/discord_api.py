@@ -1,0 +1,293 @@
+"""A fake Discord REST API on 127.0.0.1 for tests, reached through the real discord.py client.
+
+Serves what the bot uses: login (GET /users/@me, /oauth2/applications/@me), channel messages,
+webhook execute, interaction callbacks, followups (webhooks/<application id>/<interaction
+token>) and command sync. It records every request and every message, answers exactly
+`Content-Type: application/json` (discord.py decodes nothing else), and checks embeds against
+Discord's limits like the real API (50035 when exceeded). Failures are queued on demand:
+429 with retry_after (with or without a `Via` header), 5xx, 403 missing access/permissions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+APPLICATION_ID = 424242424242424242
+BOT_USER_ID = 111111111111111111
+
+
+@dataclass
+class Recorded:
+    kind: str  # "channel" | "webhook" | "callback" | "followup"
+    target: str  # channel id, webhook id or interaction id
+    payload: dict[str, Any]
+    message_id: str
+    at: float
+
+
+@dataclass
+class Failure:
+    status: int
+    code: int = 0
+    message: str = ""
+    retry_after: float | None = None
+    via: bool = True
+    path_contains: str = ""
+
+
+@dataclass
+class FakeDiscord:
+    tokens: set[str] = field(default_factory=lambda: {"test-bot-token"})
+    channels: set[int] = field(default_factory=set)
+    webhooks: dict[int, str] = field(default_factory=dict)
+    interaction_tokens: set[str] = field(default_factory=set)
+    requests: list[tuple[str, str, float]] = field(default_factory=list)  # method, path, time
+    messages: list[Recorded] = field(default_factory=list)
+    synced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "global" or guild id
+    _failures: list[Failure] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
+    _runner: web.AppRunner | None = None
+    base_url: str = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/api/v10/users/@me", self._me)
+        app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
+        app.router.add_post("/api/v10/channels/{channel_id}/messages", self._channel_message)
+        app.router.add_post("/api/v10/webhooks/{webhook_id}/{token}", self._webhook_execute)
+        app.router.add_delete("/api/v10/webhooks/{webhook_id}/{token}/messages/@original", self._delete)
+        app.router.add_post("/api/v10/interactions/{interaction_id}/{token}/callback", self._callback)
+        app.router.add_put("/api/v10/applications/{app_id}/commands", self._sync)
+        app.router.add_put("/api/v10/applications/{app_id}/guilds/{guild_id}/commands", self._sync)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/api/v10"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def fail_next(self, status: int, *, times: int = 1, **kw: Any) -> None:
+        """Answer the next `times` message-sending requests (optionally only paths containing
+        `path_contains`) with this failure instead of success."""
+        self._failures.extend(Failure(status, **kw) for _ in range(times))
+
+    def of_kind(self, kind: str) -> list[Recorded]:
+        return [m for m in self.messages if m.kind == kind]
+
+    # --- handlers -------------------------------------------------------------------------
+
+    async def _me(self, request: web.Request) -> web.Response:
+        self._log(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        return _json(_user(BOT_USER_ID, "newsbot", bot=True))
+
+    async def _application(self, request: web.Request) -> web.Response:
+        self._log(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        return _json(
+            {
+                "id": str(APPLICATION_ID),
+                "name": "newsbot",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": _user(222222222222222222, "owner"),
+                "verify_key": "0" * 64,
+                "flags": 0,
+            }
+        )
+
+    async def _channel_message(self, request: web.Request) -> web.Response:
+        self._log(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        channel_id = int(request.match_info["channel_id"])
+        if channel_id not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        return await self._post_message(request, "channel", str(channel_id), channel_id)
+
+    async def _webhook_execute(self, request: web.Request) -> web.Response:
+        self._log(request)
+        hook_id, token = int(request.match_info["webhook_id"]), request.match_info["token"]
+        if hook_id == APPLICATION_ID and token in self.interaction_tokens:
+            return await self._post_message(request, "followup", token, 0)
+        if self.webhooks.get(hook_id) != token:
+            return _json({"message": "Unknown Webhook", "code": 10015}, 404)
+        response = await self._post_message(request, "webhook", str(hook_id), 0)
+        if response.status == 200 and request.query.get("wait") not in ("true", "1", "True"):
+            return web.Response(status=204)
+        return response
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        self._log(request)
+        if request.match_info["token"] not in self.interaction_tokens:
+            return _json({"message": "Unknown interaction", "code": 10062}, 404)
+        body = await request.json()
+        data = body.get("data") or {}
+        problem = _validate(data) if body.get("type") == 4 else None
+        if problem:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
+        message_id = str(next(self._ids))
+        self.messages.append(
+            Recorded("callback", request.match_info["interaction_id"], body, message_id, time.monotonic())
+        )
+        interaction = {
+            "id": request.match_info["interaction_id"],
+            "type": 2,
+            "response_message_id": message_id,
+            "response_message_loading": body.get("type") == 5,
+            "response_message_ephemeral": bool(data.get("flags", 0) & 64),
+        }
+        resource: dict[str, Any] = {"type": body.get("type")}
+        if body.get("type") == 4:
+            resource["message"] = _message(message_id, 0, data)
+        return _json({"interaction": interaction, "resource": resource})
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        self._log(request)
+        self.messages.append(Recorded("delete", request.match_info["token"], {}, "", time.monotonic()))
+        return web.Response(status=204)
+
+    async def _sync(self, request: web.Request) -> web.Response:
+        self._log(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        commands = await request.json()
+        self.synced[request.match_info.get("guild_id", "global")] = commands
+        out = [
+            {**c, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID), "version": "1"}
+            for c in commands
+        ]
+        return _json(out)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _post_message(
+        self, request: web.Request, kind: str, target: str, channel_id: int
+    ) -> web.Response:
+        failure = self._take_failure(request.path)
+        if failure is not None:
+            return _failure_response(failure)
+        payload = await request.json()
+        problem = _validate(payload)
+        if problem:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
+        message_id = str(next(self._ids))
+        self.messages.append(Recorded(kind, target, payload, message_id, time.monotonic()))
+        return _json(_message(message_id, channel_id, payload))
+
+    def _take_failure(self, path: str) -> Failure | None:
+        for index, failure in enumerate(self._failures):
+            if failure.path_contains in path:
+                return self._failures.pop(index)
+        return None
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bot ") and header[4:] in self.tokens
+
+    def _log(self, request: web.Request) -> None:
+        self.requests.append((request.method, request.path, time.monotonic()))
+
+
+def _failure_response(failure: Failure) -> web.Response:
+    if failure.status == 429:
+        retry_after = failure.retry_after if failure.retry_after is not None else 0.05
+        headers = {
+            "Retry-After": str(max(1, round(retry_after))),
+            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+            "X-RateLimit-Scope": "user",
+        }
+        if failure.via:
+            headers["Via"] = "1.1 google"
+        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+        return _json(body, 429, headers)
+    body = {"message": failure.message or "error", "code": failure.code}
+    return _json(body, failure.status)
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Exactly "application/json": discord.py decodes JSON only for that header value.
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=all_headers)
+
+
+def _user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+def _message(message_id: str, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "channel_id": str(channel_id or 1),
+        "type": 0,
+        "content": payload.get("content") or "",
+        "author": _user(BOT_USER_ID, "newsbot", bot=True),
+        "embeds": payload.get("embeds") or [],
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": "2026-01-01T00:00:00.000000+00:00",
+        "edited_timestamp": None,
+        "flags": payload.get("flags", 0),
+    }
+
+
+_EMBED_LIMITS = {"title": 256, "description": 4096}
+
+
+def _validate(payload: dict[str, Any]) -> dict[str, str] | None:
+    """The subset of Discord's message validation the bot can trip: lengths and counts."""
+    problems: dict[str, str] = {}
+    if len(payload.get("content") or "") > 2000:
+        problems["content"] = "Must be 2000 or fewer in length."
+    embeds = payload.get("embeds") or []
+    if len(embeds) > 10:
+        problems["embeds"] = "Must be 10 or fewer in length."
+    total = 0
+    for i, embed in enumerate(embeds):
+        for key, limit in _EMBED_LIMITS.items():
+            size = len(embed.get(key) or "")
+            total += size
+            if size > limit:
+                problems[f"embeds.{i}.{key}"] = f"Must be {limit} or fewer in length."
+        fields = embed.get("fields") or []
+        if len(fields) > 25:
+            problems[f"embeds.{i}.fields"] = "Must be 25 or fewer in length."
+        for j, f in enumerate(fields):
+            total += len(f.get("name", "")) + len(f.get("value", ""))
+            if not f.get("name") or len(f["name"]) > 256 or not f.get("value") or len(f["value"]) > 1024:
+                problems[f"embeds.{i}.fields.{j}"] = "Field name 1-256, value 1-1024."
+        footer = (embed.get("footer") or {}).get("text", "")
+        author = (embed.get("author") or {}).get("name", "")
+        total += len(footer) + len(author)
+        if len(footer) > 2048 or len(author) > 256:
+            problems[f"embeds.{i}.footer"] = "Footer 2048, author 256."
+    if total > 6000:
+        problems["embeds"] = "Embed size exceeds maximum size of 6000"
+    return problems or None
+
