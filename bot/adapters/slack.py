@@ -1,0 +1,276 @@
+"""Slack adapter: send alerts over the Web API and answer the slash command, in either mode.
+
+This module only translates: alerts are rendered by bot.render.slack, commands are answered by
+the platform-neutral CommandHandler. What lives here is Slack I/O: the Web API client, retry
+and error classification for chat.postMessage, the Bolt app, Socket Mode and HTTP mode.
+
+Tokens are passed to the slack-sdk client and never logged (slack-sdk itself redacts the
+Authorization header in its debug log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery import CommandHandler
+from bot.errors import CommandError, DeliveryError
+from bot.model import Alert, CommandRequest, Reply
+from bot.render.slack import render_slack_alert, render_slack_reply
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+EVENTS_PATH = "/slack/events"
+
+# Errors no retry can fix: say what to do instead of retrying into a storm.
+FATAL_ERRORS = {
+    "invalid_auth": "the bot token is invalid; check SLACK_BOT_TOKEN",
+    "not_authed": "no bot token was sent; check SLACK_BOT_TOKEN",
+    "account_inactive": "the bot's Slack account or workspace is deactivated",
+    "token_revoked": "the bot token was revoked; reinstall the app and update SLACK_BOT_TOKEN",
+    "token_expired": "the bot token expired; reinstall the app and update SLACK_BOT_TOKEN",
+    "channel_not_found": "channel not found; check the channel id in config/routes.yaml",
+    "not_in_channel": "the bot is not in this channel; invite it with /invite @<bot name>",
+    "is_archived": "the channel is archived; unarchive it or remove its route",
+    "missing_scope": "the app lacks an OAuth scope (chat:write); reinstall it from slack_manifest.yaml",
+    "restricted_action": "the workspace does not let the bot post in this channel",
+}
+# Slack-side trouble worth another try (answered with HTTP 200 and ok=false).
+TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+
+BACKOFF_BASE = 0.5  # seconds: 0.5, 1, 2 ... between attempts after a 5xx or network error
+DEFAULT_RETRY_AFTER = 1.0  # a 429 without a usable Retry-After
+
+
+def make_slack_client(token: str, api_url: str | None = None) -> AsyncWebClient:
+    """An async Web API client for `api_url` (else $SLACK_API_URL, else Slack's own).
+
+    slack-sdk's own retry handlers are switched off: SlackAlertSender decides about retries,
+    and the SDK's 429 handler crashes on a fractional Retry-After.
+    """
+    base_url = api_url or os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return AsyncWebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
+
+
+def _retry_after(headers: Any) -> float:
+    """Seconds from a Retry-After header, accepting fractions ("0.5"); a default if unusable."""
+    raw = headers.get("Retry-After") if headers is not None else None
+    try:
+        value = float(str(raw))
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    if not math.isfinite(value) or value < 0:
+        return DEFAULT_RETRY_AFTER
+    return value
+
+
+def _classify(exc: SlackApiError, attempt: int) -> tuple[DeliveryError, float]:
+    """Turn a refused call into (the error to raise, seconds to wait before retrying)."""
+    response = exc.response
+    # A SlackApiError carries a SlackResponse, or aiohttp's response when the body was not JSON.
+    status = int(getattr(response, "status_code", None) or getattr(response, "status", None) or 0)
+    headers = getattr(response, "headers", None)
+    data = getattr(response, "data", None)
+    code = data.get("error", "") if isinstance(data, dict) else ""
+    backoff = BACKOFF_BASE * 2 ** (attempt - 1)
+
+    if status == 429 or code == "ratelimited":
+        wait = _retry_after(headers)
+        return DeliveryError(
+            f"Slack rate limit; retry after {wait:g}s", retryable=True, retry_after=wait, code="ratelimited"
+        ), wait
+    if status >= 500 or (status != 200 and not code):
+        return DeliveryError(
+            f"Slack answered HTTP {status}", retryable=True, retry_after=backoff, code=f"http_{status}"
+        ), backoff
+    if code in FATAL_ERRORS:
+        return DeliveryError(f"Slack refused: {code}: {FATAL_ERRORS[code]}", retryable=False, code=code), 0.0
+    if code in TRANSIENT_ERRORS:
+        return DeliveryError(f"Slack failed: {code}", retryable=True, retry_after=backoff, code=code), backoff
+    # Anything else (invalid_blocks, msg_too_long, ...) is about this message: retrying won't help.
+    return DeliveryError(f"Slack refused the message: {code or status}", retryable=False, code=code), 0.0
+
+
+class SlackAlertSender:
+    """Posts alerts with chat.postMessage; implements bot.delivery.AlertSender.
+
+    A 429 waits Retry-After and tries again; 5xx and network errors back off briefly; both at
+    most `max_attempts` tries in all, and a wait longer than `max_wait` is left to the
+    caller's schedule (raised as retryable with `retry_after`). Errors that no retry can fix
+    raise at once with `retryable=False` and Slack's code.
+    """
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        max_attempts: int = 3,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        max_wait: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+        self._max_wait = max_wait
+
+    async def send_alert(self, channel: str, alert: Alert) -> str:
+        payload = render_slack_alert(alert)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.chat_postMessage(
+                    channel=channel,
+                    text=payload["text"],
+                    blocks=payload["blocks"],
+                    unfurl_links=False,  # the alert already shows the story; no preview card
+                    unfurl_media=False,
+                )
+            except SlackApiError as exc:
+                error, wait = _classify(exc, attempt)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                wait = BACKOFF_BASE * 2 ** (attempt - 1)
+                error = DeliveryError(
+                    f"network error talking to Slack: {type(exc).__name__}",
+                    retryable=True,
+                    retry_after=wait,
+                    code="network",
+                )
+            else:
+                ts = response.get("ts")
+                if not isinstance(ts, str) or not ts:
+                    raise DeliveryError(
+                        "Slack answered ok without a message ts", retryable=False, code="no_ts"
+                    )
+                return ts
+
+            if not error.retryable or attempt >= self._max_attempts or wait > self._max_wait:
+                log.warning("slack: alert %s to %s failed: %s", alert.delivery_id, channel, error)
+                raise error
+            log.info(
+                "slack: alert %s to %s: %s; retrying in %.2fs (attempt %d/%d)",
+                alert.delivery_id,
+                channel,
+                error.code,
+                wait,
+                attempt,
+                self._max_attempts,
+            )
+            await self._sleep(wait)
+
+
+def _command_request(command: dict[str, Any]) -> CommandRequest:
+    return CommandRequest(
+        platform="slack",
+        user_id=str(command.get("user_id", "")),
+        text=str(command.get("text", "")).strip(),
+        channel_id=str(command.get("channel_id", "")),
+        user_name=str(command.get("user_name", "")),
+    )
+
+
+async def _answer(handle_command: CommandHandler, request: CommandRequest) -> Reply:
+    """The handler's reply, or an ephemeral error reply: never an exception, never a trace."""
+    try:
+        return await handle_command(request)
+    except CommandError as exc:
+        return Reply(title="Cannot do that", lines=(str(exc),), ephemeral=True, is_error=True)
+    except Exception:
+        log.exception("slack: command %r from %s failed", request.text, request.user_id)
+        return Reply(
+            title="Something went wrong",
+            lines=("The command failed on our side and the error was logged. Please try again later.",),
+            ephemeral=True,
+            is_error=True,
+        )
+
+
+def build_slack_app(
+    *,
+    token: str,
+    signing_secret: str | None,
+    api_url: str | None,
+    handle_command: CommandHandler,
+    command_name: str = "/news",
+    process_before_response: bool = False,
+) -> AsyncApp:
+    """The Bolt app answering `command_name`, for Socket Mode or HTTP mode.
+
+    `signing_secret` is needed for HTTP mode; without one every HTTP request is refused
+    (Socket Mode requests are not signed and Bolt does not check them).
+    """
+    app = AsyncApp(
+        client=make_slack_client(token, api_url),
+        signing_secret=signing_secret or "",
+        process_before_response=process_before_response,
+    )
+
+    @app.command(command_name)
+    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        # Acknowledge first: Slack allows 3 seconds; the answer follows via response_url.
+        await ack()
+        reply = await _answer(handle_command, _command_request(command))
+        try:
+            result = await respond(**render_slack_reply(reply))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("slack: could not answer %s via response_url: %s", command_name, type(exc).__name__)
+            return
+        if result.status_code != 200:
+            log.warning("slack: response_url answered HTTP %s: %s", result.status_code, result.body[:200])
+
+    return app
+
+
+async def run_slack_socket_mode(app: AsyncApp, app_token: str) -> None:
+    """Serve `app` over Socket Mode until cancelled.
+
+    Not `start_async()`: it never returns, even after close; connect, then wait to be cancelled
+    and close the connection on the way out. The SDK reconnects dropped sessions itself.
+    """
+    handler = AsyncSocketModeHandler(app, app_token)
+    try:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        log.info("slack: connected in Socket Mode")
+        await asyncio.Event().wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def run_slack_http(app: AsyncApp, port: int, host: str = "0.0.0.0") -> None:
+    """Serve `app` over HTTP on `host:port` at /slack/events until cancelled.
+
+    Bolt verifies each request's signature (X-Slack-Signature, v0) and refuses stale
+    timestamps. GET /healthz answers 200 for platform health checks.
+    """
+    web_app = app.web_app(path=EVENTS_PATH, port=port)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    web_app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        log.info("slack: HTTP mode listening on %s:%d%s", host, port, EVENTS_PATH)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,193 @@
+"""A fake Slack for tests: Web API, response_url endpoint and a Socket Mode WebSocket.
+
+An aiohttp server on 127.0.0.1 with an ephemeral port, reached by the real slack-sdk and
+slack-bolt clients (point them at `api_url`). It answers auth.test, records chat.postMessage
+calls, counts every call per method, and fails calls on demand (`fail_next`): a 429 with a
+Retry-After, a Slack error code, a 5xx, or a dropped connection. `response_url(...)` gives a
+URL whose POSTs are recorded in `responses`, for slash-command `respond()`.
+
+Socket Mode: apps.connections.open hands out `ws://127.0.0.1:<port>/socket`; `send_envelope`
+pushes an envelope to the connected client and returns its ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-fake-bot-token"
+APP_TOKEN = "xapp-fake-app-token"
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None  # Slack's "error" code in an ok=false body
+    retry_after: str | None = None  # Retry-After header, verbatim (may be "0.5")
+    disconnect: bool = False  # close the connection without answering
+
+
+class FakeSlackAPI:
+    def __init__(self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.calls: Counter[str] = Counter()
+        self.messages: list[dict[str, Any]] = []  # accepted chat.postMessage bodies
+        self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url name, body)
+        self.auth_headers: list[str] = []
+        self._failures: dict[str, deque[Failure]] = {}
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._responded = asyncio.Condition()
+        self._socket: web.WebSocketResponse | None = None
+        self._socket_ready = asyncio.Event()
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlackAPI:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/socket", self._socket_handler)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/response/{name}"
+
+    # -- scripting -------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: str | None = None,
+        disconnect: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls to `method` fail this way (then answer normally)."""
+        queue = self._failures.setdefault(method, deque())
+        for _ in range(times):
+            queue.append(Failure(status, error, retry_after, disconnect))
+
+    async def wait_for_responses(self, count: int, seconds: float = 5.0) -> None:
+        async with self._responded:
+            await asyncio.wait_for(self._responded.wait_for(lambda: len(self.responses) >= count), seconds)
+
+    # -- Web API ---------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        self.calls[method] += 1
+        auth = request.headers.get("Authorization", "")
+        self.auth_headers.append(auth)
+        body = await _read_body(request)
+
+        queue = self._failures.get(method)
+        if queue:
+            failure = queue.popleft()
+            if failure.disconnect:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)  # never reaches the client
+            headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+            if failure.status == 429:
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+            if failure.status >= 500:
+                return web.Response(status=failure.status, text="upstream trouble", headers=headers)
+            return web.json_response({"ok": False, "error": failure.error or "fatal_error"}, headers=headers)
+
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if auth != f"Bearer {expected}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://fake.slack.test/",
+                    "team": "Fake Team",
+                    "user": "newsbot",
+                    "team_id": "T0FAKE",
+                    "user_id": "U0BOT",
+                    "bot_id": "B0BOT",
+                    "is_enterprise_install": False,
+                }
+            )
+        if method == "chat.postMessage":
+            n = next(self._ts)
+            ts = f"1700000000.{n:06d}"
+            self.messages.append(body)
+            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        if method == "apps.connections.open":
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})
+        return web.json_response({"ok": False, "error": "unknown_method"})
+
+    async def _response(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        async with self._responded:
+            self.responses.append((request.match_info["name"], body))
+            self._responded.notify_all()
+        return web.Response(text="ok")
+
+    # -- Socket Mode -----------------------------------------------------------------------
+
+    async def _socket_handler(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._socket = ws
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKE"}})
+        self._socket_ready.set()
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            ack = json.loads(msg.data)
+            future = self._acks.pop(ack.get("envelope_id", ""), None)
+            if future is not None and not future.done():
+                future.set_result(ack)
+        return ws
+
+    async def send_envelope(self, envelope: dict[str, Any], seconds: float = 5.0) -> dict[str, Any]:
+        """Push a Socket Mode envelope to the connected app and return the app's ack."""
+        await asyncio.wait_for(self._socket_ready.wait(), seconds)
+        assert self._socket is not None
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope["envelope_id"]] = future
+        await self._socket.send_json(envelope)
+        return await asyncio.wait_for(future, seconds)
+
+
+async def _read_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        data = await request.json()
+        return data if isinstance(data, dict) else {}
+    form = await request.post()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
