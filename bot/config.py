@@ -73,7 +73,7 @@ class RouteConfig(_Strict):
 class FactConfig(_Strict):
     text: str = Field(min_length=1)
     source: str = ""
-    added: str = ""  # optional date, free text
+    added: Annotated[str, BeforeValidator(lambda value: "" if value is None else str(value))] = ""  # a date
 
 
 class Admins(_Strict):

@@ -1,0 +1,133 @@
+"""The composition root: reads the environment, builds every concrete piece, and wires them.
+
+Nothing else in the bot constructs clients, databases or adapters; everything else receives them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlite_utils import Database
+
+from bot.adapters.console import ConsoleAlertSender
+from bot.config import BotConfig, load_config
+from bot.delivery import AlertSender
+from bot.errors import ConfigError
+from bot.fetch import make_http_client
+from bot.parse_pool import ParsePool
+from bot.pipeline import Pipeline
+from bot.rules import RuleSet, RuleSpec
+from bot.store import open_database
+from bot.store.overrides import apply_overrides
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the bot reads from the environment (secrets only ever come from here)."""
+
+    config_dir: Path
+    db_path: Path
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str | None = None
+    discord_bot_token: str | None = None
+    discord_api_url: str | None = None
+    port: int = 3000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Environment:
+        env = os.environ if env is None else env
+        return cls(
+            config_dir=Path(env.get("BOT_CONFIG") or "config"),
+            db_path=Path(env.get("BOT_DB") or "data/bot.db"),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_api_url=env.get("SLACK_API_URL") or None,
+            discord_bot_token=env.get("DISCORD_BOT_TOKEN") or None,
+            discord_api_url=env.get("DISCORD_API_URL") or None,
+            port=int(env.get("PORT") or 3000),
+        )
+
+
+class ConfigSource:
+    """The effective config: the YAML files plus chat edits, re-read on every use.
+
+    A file edit that breaks the config does not stop the bot: the last valid config stays in force
+    and the problem is logged (and shown by `python -m bot check`).
+    """
+
+    def __init__(self, directory: Path, db: Database) -> None:
+        self._directory = directory
+        self._db = db
+        self._last_good: BotConfig | None = None
+        self._rules_key: tuple[object, ...] | None = None
+        self._ruleset: RuleSet | None = None
+
+    def file_config(self) -> BotConfig:
+        try:
+            self._last_good = load_config(self._directory)
+        except ConfigError as error:
+            if self._last_good is None:
+                raise
+            log.error("config is invalid, keeping the last valid one:\n%s", error)
+        return self._last_good
+
+    def effective(self) -> BotConfig:
+        return apply_overrides(self.file_config(), self._db)
+
+    def ruleset(self, config: BotConfig) -> RuleSet:
+        """Rules compiled once per distinct rule set, not once per cycle."""
+        key = tuple((r.name, r.query, r.enabled) for r in config.rules)
+        if key != self._rules_key or self._ruleset is None:
+            self._ruleset = RuleSet.compile(
+                [RuleSpec(name=r.name, query=r.query, enabled=r.enabled, description=r.description,
+                          color=r.color) for r in config.rules]  # fmt: skip
+            )
+            self._rules_key = key
+        return self._ruleset
+
+
+@dataclass
+class Bot:
+    env: Environment
+    db: Database
+    config: ConfigSource
+    http: httpx.AsyncClient
+    parser: ParsePool
+    senders: dict[str, AlertSender] = field(default_factory=dict)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(
+            db=self.db, http=self.http, parser=self.parser, load_config=self.config.effective,
+            compile_rules=self.config.ruleset, active_platforms=set(self.senders), clock=time.time,
+        )  # fmt: skip
+
+    async def close(self) -> None:
+        for sender in self.senders.values():
+            closer = getattr(sender, "close", None)
+            if closer is not None:
+                await closer()
+        await self.http.aclose()
+        self.parser.close()
+        self.db.conn.close()
+
+
+def build_bot(env: Environment, *, console: ConsoleAlertSender | None = None, db_path: Path | None = None) -> Bot:
+    """Build the bot's pieces (no network activity yet). Platform senders are added by `connect_platforms`."""
+    db = open_database(db_path or env.db_path)
+    source = ConfigSource(env.config_dir, db)
+    config = source.file_config()  # fail fast on a broken config at start
+    bot = Bot(env=env, db=db, config=source, http=make_http_client(config.settings.fetch), parser=ParsePool())
+    bot.senders["console"] = console or ConsoleAlertSender()
+    return bot

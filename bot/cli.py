@@ -1,0 +1,183 @@
+"""Command line: `python -m bot run | poll --once [--dry-run] | check | status | match | cmd ... | rules ...`.
+
+Each subcommand is a thin call into the core; output goes to stdout, diagnostics to stderr.
+Exit codes: 0 success, 1 failure (bad config, bad input), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.errors import BotError, ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from bot.logs import setup_logging
+
+    setup_logging("DEBUG" if getattr(args, "verbose", False) else None)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as error:
+        print(f"config error:\n{error}", file=sys.stderr)
+        return 1
+    except BotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="News-alert bot for Slack and Discord.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the service (scheduler and every configured adapter)").set_defaults(
+        handler=_run
+    )
+    poll = sub.add_parser("poll", help="run poll cycles by hand")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    poll.add_argument("--dry-run", action="store_true", help="print what would be posted; change nothing")
+    poll.set_defaults(handler=_poll)
+    sub.add_parser("check", help="validate the config; non-zero exit on error").set_defaults(handler=_check)
+    sub.add_parser("status", help="feed health and queue").set_defaults(handler=_status)
+    sub.add_parser("match", help="match JSON-lines items from stdin against the rules").set_defaults(
+        handler=_match
+    )
+    cmd = sub.add_parser("cmd", help="run a slash-command subcommand as the operator")
+    cmd.add_argument("words", nargs=argparse.REMAINDER)
+    cmd.set_defaults(handler=_cmd)
+
+    rules = sub.add_parser("rules", help="try rules: explain a verdict, test a rule on stored items")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    explain = rules_sub.add_parser("explain", help="why an item (id) or a text is or is not matched")
+    explain.add_argument("target", help="a stored item id, or any text (treated as a title)")
+    explain.add_argument("--summary", default="", help="summary text to match along with the title")
+    explain.set_defaults(handler=_rules_explain)
+    test = rules_sub.add_parser("test", help="what a rule would have matched among stored items")
+    test.add_argument("query")
+    test.set_defaults(handler=_rules_test)
+    return parser
+
+
+def _env():  # type: ignore[no-untyped-def]
+    from bot.app import Environment
+
+    return Environment.from_env()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runner import run_service
+
+    asyncio.run(run_service(_env()))
+    return 0
+
+
+def _poll(args: argparse.Namespace) -> int:
+    from bot.runner import poll_once
+
+    env = _env()
+    if not args.dry_run:
+        return asyncio.run(poll_once(env))
+    # A dry run is a real cycle on a throw-away copy of the database: same code, nothing changed.
+    with tempfile.TemporaryDirectory(prefix="bot-dry-run-") as scratch:
+        copy = Path(scratch) / "dry-run.db"
+        if env.db_path.exists():
+            source = sqlite3.connect(str(env.db_path))
+            target = sqlite3.connect(str(copy))
+            with contextlib.closing(source), contextlib.closing(target):
+                source.backup(target)
+        print("dry run: nothing is posted and the database is not changed", file=sys.stderr)
+        return asyncio.run(poll_once(env, db_path=copy, console_only=True))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.config import load_config
+
+    env = _env()
+    config = load_config(env.config_dir)  # raises ConfigError listing every problem
+    print(
+        f"config OK: {len(config.feeds)} feeds, {len(config.rules)} rules, {len(config.routes)} routes, "
+        f"{len(config.facts)} facts ({env.config_dir})"
+    )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from bot.store import open_database
+    from bot.store.feeds import feed_health
+    from bot.store.outbox import queue_depth
+
+    db = open_database(_env().db_path)
+    now = time.time()
+    rows = feed_health(db)
+    print(f"{'feed':<48} {'status':>6} {'errors':>6}  {'last fetch':<17} {'next fetch':<17} last error")
+    for row in rows:
+        state = "off" if row["disabled_reason"] else str(row["last_status"] or "-")
+        print(
+            f"{(row['name'] or row['url'])[:48]:<48} {state:>6} {row['error_count']:>6}  "
+            f"{_when(row['last_fetch_at'], now):<17} {_when(row['next_fetch_at'], now):<17} "
+            f"{(row['disabled_reason'] or row['last_error'] or '')[:80]}"
+        )
+    failing = sum(1 for row in rows if row["error_count"] or row["disabled_reason"])
+    print(f"\n{len(rows)} feeds, {failing} failing; {queue_depth(db)} alerts queued")
+    return 0
+
+
+def _when(timestamp: float | None, now: float) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%m-%d %H:%M:%S UTC")
+
+
+def _match(args: argparse.Namespace) -> int:
+    from bot.app import ConfigSource
+    from bot.rules import match_jsonl
+    from bot.store import open_database
+
+    env = _env()
+    source = ConfigSource(env.config_dir, open_database(env.db_path))
+    ruleset = source.ruleset(source.effective())
+    for line in match_jsonl(sys.stdin, ruleset):
+        sys.stdout.write(line.rstrip("\n") + "\n")
+    return 0
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    from bot.runner import run_operator_command
+
+    reply_text, is_error = asyncio.run(run_operator_command(_env(), " ".join(args.words)))
+    print(reply_text)
+    return 1 if is_error else 0
+
+
+def _rules_explain(args: argparse.Namespace) -> int:
+    from bot.app import ConfigSource
+    from bot.rules import format_explanation
+    from bot.store import open_database
+
+    env = _env()
+    db = open_database(env.db_path)
+    source = ConfigSource(env.config_dir, db)
+    ruleset = source.ruleset(source.effective())
+    row = db.execute("SELECT title, summary FROM items WHERE id = ?", [args.target]).fetchone()
+    title, summary = row if row else (args.target, args.summary)
+    print(format_explanation(ruleset.explain(title, summary)))
+    return 0
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    return _cmd(argparse.Namespace(words=["rules", "test", json.dumps(args.query)]))

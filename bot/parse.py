@@ -1,0 +1,97 @@
+"""Parse fetched feed bytes with feedparser and normalise the entries (pure: no network, no db).
+
+Runs in a worker process (see bot.parse_pool) because feedparser takes tens of milliseconds per
+feed and would otherwise stall the event loop. Returns a ParsedFeed value in every case: broken
+input becomes `error_kind`/`error`, never an exception, so one bad feed never stops a cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import feedparser
+
+from bot.model import Item
+from bot.normalise import normalise_entry, plain_text
+
+MAX_ENTRIES = 500  # a feed with more is truncated to its first (usually newest) entries
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
+# feedparser flags these although the feed parsed fine
+_HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """What one feed body yielded. `error_kind` set means no usable feed; `warning` means partial."""
+
+    items: tuple[Item, ...] = ()
+    title: str = ""
+    error_kind: str | None = None
+    error: str | None = None
+    warning: str | None = None
+    skipped_entries: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None
+
+
+def defuse_entities(body: bytes) -> bytes:
+    """Drop the DOCTYPE when the body declares entities.
+
+    feedparser resists billion-laughs, but one large internal entity referenced many times makes
+    its loose parser use gigabytes (../shared/PITFALLS.md). Feeds have no legitimate need for
+    internal entity declarations, so removing the DOCTYPE loses nothing real.
+    """
+    if _ENTITY_DECLARATION.search(body, 0, 65536) is None and _ENTITY_DECLARATION.search(body) is None:
+        return body
+    return _DOCTYPE.sub(b"", body, count=1)
+
+
+def parse_feed_bytes(body: bytes, *, url: str, content_type: str | None, now: datetime) -> ParsedFeed:
+    """Parse `body` (already fetched) into normalised items; never raises for bad input."""
+    if not body.strip():
+        return ParsedFeed(error_kind="empty", error="the response body is empty")
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        parsed = feedparser.parse(defuse_entities(body), response_headers=headers, sanitize_html=False)
+    except Exception as error:  # feedparser can raise on pathological input; it must not stop the cycle
+        return ParsedFeed(error_kind="parse", error=f"feedparser failed: {type(error).__name__}: {error}")
+
+    entries = parsed.get("entries") or []
+    if not parsed.get("version") and not entries:
+        looks_like_html = re.search(rb"<html|<!doctype html", body[:2048], re.IGNORECASE)
+        reason = "an HTML page, not a feed" if looks_like_html else "not an RSS or Atom feed"
+        return ParsedFeed(error_kind="not_a_feed", error=f"the response is {reason}")
+
+    feed_title = plain_text(str(parsed.get("feed", {}).get("title") or ""))
+    items: list[Item] = []
+    skipped = 0
+    for entry in entries[:MAX_ENTRIES]:
+        try:
+            item = normalise_entry(entry, feed_url=url, feed_title=feed_title, now=now)
+        except Exception:  # one odd entry must not lose the rest of the feed
+            item = None
+        if item is None:
+            skipped += 1
+        else:
+            items.append(item)
+
+    warning = None
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO):
+        problem = parsed.get("bozo_exception")
+        warning = f"malformed feed, read what could be read: {type(problem).__name__}: {problem}"[:300]
+    return ParsedFeed(items=tuple(items), title=feed_title, warning=warning, skipped_entries=skipped)
+
+
+def parse_in_worker(body: bytes, url: str, content_type: str | None, now_timestamp: float) -> ParsedFeed:
+    """Picklable entry point for the process pool (datetimes travel as timestamps)."""
+    return parse_feed_bytes(
+        body, url=url, content_type=content_type, now=datetime.fromtimestamp(now_timestamp, tz=UTC)
+    )

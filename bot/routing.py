@@ -1,0 +1,42 @@
+"""Which channels an item goes to (pure): routes name rules; an item goes wherever a rule it matched goes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from bot.config import RouteConfig
+from bot.model import RuleMatch
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    platform: str
+    channel: str
+    rules: tuple[str, ...]
+    terms: tuple[str, ...]
+
+
+def plan_deliveries(
+    matches: Sequence[RuleMatch], routes: Sequence[RouteConfig], active_platforms: Collection[str]
+) -> list[PlannedDelivery]:
+    """One delivery per (platform, channel) whose route takes any matched rule; none if no match."""
+    if not matches:
+        return []
+    planned: dict[tuple[str, str], PlannedDelivery] = {}
+    for route in routes:
+        if route.platform not in active_platforms:
+            continue
+        wanted = [m for m in matches if "all" in route.rules or m.rule in route.rules]
+        if not wanted:
+            continue
+        key = (route.platform, route.channel)
+        previous = planned.get(key)
+        rules = _unique((previous.rules if previous else ()) + tuple(m.rule for m in wanted))
+        terms = _unique((previous.terms if previous else ()) + tuple(t for m in wanted for t in m.terms))
+        planned[key] = PlannedDelivery(route.platform, route.channel, rules, terms)
+    return list(planned.values())
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))

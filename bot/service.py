@@ -1,0 +1,108 @@
+"""The long-running service: APScheduler drives the poll and dispatch jobs; platform listeners
+(Slack, Discord) run beside them; SIGTERM and Ctrl-C stop everything cleanly.
+
+Clean stop means: no new cycle starts, an in-flight send is allowed to finish (so its outbox row is
+marked), and whatever is still queued stays in the database for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import Bot
+from bot.dispatch import dispatch_due
+from bot.store.outbox import release_interrupted
+
+log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 10.0
+
+
+class Service:
+    def __init__(self, bot: Bot, listeners: list[Callable[[], Awaitable[None]]] | None = None) -> None:
+        self.bot = bot
+        self.listeners = listeners or []
+        self._dispatch_lock = asyncio.Lock()
+        self._poll_lock = asyncio.Lock()
+        self.last_poll_at: float | None = None
+        self.last_dispatch_at: float | None = None
+
+    async def poll(self) -> None:
+        if self._poll_lock.locked():
+            return  # the scheduler also guards this; a manual trigger must not overlap either
+        async with self._poll_lock:
+            try:
+                report = await self.bot.pipeline.run_cycle()
+            except Exception:
+                log.exception("poll cycle failed")  # the next tick tries again
+                return
+            self.last_poll_at = time.time()
+            if report.feeds_due:
+                log.info(
+                    "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s",
+                    report.feeds_due, report.fetched, report.not_modified + report.unchanged_body, report.failed,
+                    report.new_items, report.matched_items, report.enqueued, " [offline]" if report.offline else "",
+                )  # fmt: skip
+        if report.enqueued:
+            await self.dispatch()
+
+    async def dispatch(self) -> None:
+        async with self._dispatch_lock:
+            try:
+                report = await dispatch_due(self.bot.db, self.bot.senders, clock=time.time)
+            except Exception:
+                log.exception("dispatch failed")
+                return
+            self.last_dispatch_at = time.time()
+            if report.sent or report.failed or report.retrying:
+                log.info("dispatch: %d sent, %d retrying, %d failed", report.sent, report.retrying, report.failed)
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or cancellation)."""
+        released = release_interrupted(self.bot.db)
+        if released:
+            log.warning("%d alerts were interrupted mid-send by the last stop; they will be retried", released)
+        settings = self.bot.config.file_config().settings
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+
+        scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.tick)}
+        )
+        now = datetime.now().astimezone()
+        scheduler.add_job(self.poll, "interval", seconds=settings.tick, next_run_time=now, id="poll")
+        scheduler.add_job(
+            self.dispatch, "interval", seconds=settings.dispatch_interval,
+            next_run_time=now + timedelta(seconds=1), id="dispatch",
+        )  # fmt: skip
+        scheduler.start()
+        tasks = [asyncio.create_task(listener()) for listener in self.listeners]
+        log.info(
+            "running: %d feeds, platforms %s; Ctrl-C to stop",
+            len(self.bot.config.effective().feeds), ", ".join(sorted(self.bot.senders)),
+        )  # fmt: skip
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # let an in-flight send finish so its row is marked; queued rows stay for the next start
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await self._dispatch_lock.acquire()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(signum)

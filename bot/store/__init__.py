@@ -1,0 +1,9 @@
+"""SQLite persistence (sqlite-utils): feeds' health, items, matches, the delivery outbox, the audit log.
+
+Only this package writes SQL. One connection, used from the event loop's thread only; every
+write is a short transaction that never spans an `await` (see ../shared/PITFALLS.md).
+"""
+
+from bot.store.db import Database, open_database, transaction
+
+__all__ = ["Database", "open_database", "transaction"]

@@ -1,0 +1,175 @@
+"""Open the database, bring its schema up to date, and run short explicit transactions.
+
+The schema version lives in SQLite's `PRAGMA user_version`; MIGRATIONS[n] takes version n to n+1.
+A database newer than this code is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.errors import StoreError
+
+
+def _v1_core_tables(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            name TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            last_error_kind TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            last_fetch_at REAL,
+            last_success_at REAL,
+            first_success_at REAL,
+            next_fetch_at REAL,
+            disabled_reason TEXT,
+            items_seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            feed_url TEXT NOT NULL,
+            guid TEXT,
+            link TEXT,
+            canonical_link TEXT UNIQUE,
+            story_key TEXT,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            published_at REAL,
+            seen_at REAL NOT NULL,
+            last_seen_at REAL NOT NULL,
+            backlog INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX items_seen_at ON items (seen_at);
+        CREATE INDEX items_story_key ON items (story_key, last_seen_at);
+        CREATE INDEX items_feed ON items (feed_url);
+        CREATE TABLE matches (
+            item_id TEXT NOT NULL REFERENCES items (id),
+            rule TEXT NOT NULL,
+            terms TEXT NOT NULL DEFAULT '[]',
+            matched_at REAL NOT NULL,
+            PRIMARY KEY (item_id, rule)
+        );
+        CREATE INDEX matches_rule ON matches (rule, matched_at);
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            item_id TEXT NOT NULL REFERENCES items (id),
+            platform TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            rules TEXT NOT NULL DEFAULT '[]',
+            terms TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error TEXT,
+            message_ref TEXT,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            UNIQUE (item_id, platform, channel)
+        );
+        CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            platform TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            before TEXT,
+            after TEXT
+        );
+        """
+    )
+    db["items"].enable_fts(
+        ["title", "summary"], fts_version="FTS5", create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    )
+
+
+def _v2_commands(db: Database) -> None:
+    """Chat edits overlaid on the file config (bot.store.overrides) and indexes for slash-command reads."""
+    db.executescript(
+        """
+        CREATE TABLE config_edits (
+            kind TEXT NOT NULL,          -- feeds | rules | facts
+            key TEXT NOT NULL,           -- feed url, rule name, fact id
+            value TEXT,                  -- JSON entry; NULL = removed (tombstone)
+            base TEXT,                   -- JSON of the file's entry when edited; NULL = not in file
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        );
+        CREATE INDEX items_story_at ON items (MIN(COALESCE(published_at, seen_at), seen_at));
+        CREATE INDEX matches_matched_at ON matches (matched_at);
+        CREATE INDEX deliveries_sent_at ON deliveries (sent_at);
+        CREATE INDEX audit_at ON audit (at);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_core_tables, _v2_commands]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def open_database(path: str | Path) -> Database:
+    """Open (creating if needed) the database at `path`, in WAL mode, migrated to SCHEMA_VERSION."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None)  # explicit transactions only
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except (OSError, sqlite3.Error) as error:
+        raise StoreError(f"cannot open database {path}: {error}") from error
+    db = Database(conn)
+    migrate(db)
+    return db
+
+
+def migrate(db: Database) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {version} is newer than this bot understands ({SCHEMA_VERSION}); "
+            "upgrade the bot or use another BOT_DB"
+        )
+    for target in range(version, SCHEMA_VERSION):
+        with transaction(db):
+            MIGRATIONS[target](db)
+            db.execute(f"PRAGMA user_version = {target + 1}")
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error. Never `await` inside one."""
+    conn = db.conn
+    if conn.in_transaction:  # nested use joins the outer transaction
+        yield db
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        raise StoreError(f"database is not writable: {error}") from error
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as error:
+        conn.execute("ROLLBACK")
+        raise StoreError(f"could not commit: {error}") from error

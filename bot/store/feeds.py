@@ -1,0 +1,112 @@
+"""Feed rows: which feeds exist, when each is due, and each one's health (last status and error)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.store.db import transaction
+
+
+@dataclass(frozen=True)
+class FeedState:
+    url: str
+    name: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    error_count: int
+    first_success_at: float | None
+    next_fetch_at: float | None
+    disabled_reason: str | None
+
+    @property
+    def is_new(self) -> bool:
+        """Never fetched successfully: its current items are backlog, not news."""
+        return self.first_success_at is None
+
+
+def ensure_feeds(db: Database, feeds: Iterable[tuple[str, str | None]], now: float) -> None:
+    """Create rows for configured feeds that have none yet (due at once); refresh their names."""
+    with transaction(db):
+        for url, name in feeds:
+            db.execute(
+                "INSERT INTO feeds (url, name, next_fetch_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
+                [url, name, now],
+            )
+
+
+def feed_states(db: Database, urls: Iterable[str]) -> dict[str, FeedState]:
+    wanted = list(urls)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        "SELECT url, name, etag, last_modified, body_hash, error_count, first_success_at, next_fetch_at,"
+        f" disabled_reason FROM feeds WHERE url IN ({marks})",
+        wanted,
+    ).fetchall()
+    return {row[0]: FeedState(*row) for row in rows}
+
+
+def record_fetch(
+    db: Database,
+    url: str,
+    *,
+    now: float,
+    status: int | None,
+    next_fetch_at: float | None,
+    error_count: int,
+    error_kind: str | None = None,
+    error: str | None = None,
+    disabled_reason: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    body_hash: str | None = None,
+    succeeded: bool = False,
+    new_items: int = 0,
+) -> None:
+    """Store one fetch's outcome. Validators (etag, last_modified, body hash) change only on success."""
+    with transaction(db):
+        if succeeded:
+            db.execute(
+                "UPDATE feeds SET last_status = ?, last_fetch_at = ?, next_fetch_at = ?, error_count = 0,"
+                " last_error = ?, last_error_kind = ?, disabled_reason = NULL, last_success_at = ?,"
+                " first_success_at = COALESCE(first_success_at, ?),"
+                " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
+                " body_hash = COALESCE(?, body_hash), items_seen = items_seen + ? WHERE url = ?",
+                [status, now, next_fetch_at, error, error_kind, now, now, etag, last_modified, body_hash,
+                 new_items, url],
+            )  # fmt: skip
+        else:
+            db.execute(
+                "UPDATE feeds SET last_status = ?, last_fetch_at = ?, next_fetch_at = ?, error_count = ?,"
+                " last_error = ?, last_error_kind = ?, disabled_reason = ? WHERE url = ?",
+                [status, now, next_fetch_at, error_count, error, error_kind, disabled_reason, url],
+            )
+
+
+def postpone(db: Database, urls: Iterable[str], next_fetch_at: float, note: str) -> None:
+    """Retry soon without counting an error (used when our own network is down)."""
+    with transaction(db):
+        for url in urls:
+            db.execute(
+                "UPDATE feeds SET next_fetch_at = ?, last_error = ?, last_error_kind = 'offline' WHERE url = ?",
+                [next_fetch_at, note, url],
+            )
+
+
+def resume_feed(db: Database, url: str, now: float) -> None:
+    with transaction(db):
+        db.execute(
+            "UPDATE feeds SET disabled_reason = NULL, error_count = 0, next_fetch_at = ? WHERE url = ?", [now, url]
+        )
+
+
+def feed_health(db: Database) -> list[dict[str, Any]]:
+    """Every feed row, for `status`: name, last status and error, next fetch, items seen."""
+    return list(db.query("SELECT * FROM feeds ORDER BY (error_count > 0 OR disabled_reason IS NOT NULL) DESC, url"))
