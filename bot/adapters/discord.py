@@ -29,10 +29,18 @@ import aiohttp
 import discord
 from discord.http import Route
 
+from bot.adapters.discord_commands import build_command_tree, run_discord_gateway
 from bot.errors import DeliveryError
 from bot.model import Alert
 from bot.render.discord import render_discord_alert
 
+__all__ = [
+    "DiscordAlertSender",
+    "build_command_tree",
+    "parse_webhook_url",
+    "run_discord_gateway",
+    "set_discord_api_url",
+]
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
