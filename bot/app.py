@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,12 +105,13 @@ class Bot:
     http: httpx.AsyncClient
     parser: ParsePool
     senders: dict[str, AlertSender] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
 
     @property
     def pipeline(self) -> Pipeline:
         return Pipeline(
             db=self.db, http=self.http, parser=self.parser, load_config=self.config.effective,
-            compile_rules=self.config.ruleset, active_platforms=set(self.senders), clock=time.time,
+            compile_rules=self.config.ruleset, active_platforms=set(self.senders), clock=self.clock,
         )  # fmt: skip
 
     async def close(self) -> None:

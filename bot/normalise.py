@@ -104,6 +104,11 @@ def _entry_source(entry: Mapping[str, Any], feed_title: str) -> str:
     return feed_title
 
 
+def _only_repeats_title(summary: str, title: str, source: str) -> bool:
+    folded = fold(summary)
+    return folded.startswith(fold(title)) and len(folded) <= len(fold(title)) + len(fold(source)) + 12
+
+
 def _names_source(title: str, source: str) -> bool:
     return fold(title).endswith(" " + fold(source)) and fold(title) != fold(source)
 
@@ -120,6 +125,8 @@ def normalise_entry(entry: Mapping[str, Any], *, feed_url: str, feed_title: str,
     if source:  # "Headline - Reuters" from an aggregator: show the outlet once, as the source
         title = strip_outlet_suffix(title, source) if _names_source(title, source) else title
     title = truncate(title, MAX_TITLE_CHARS)
+    if _only_repeats_title(summary, title, source):
+        summary = ""  # Google News descriptions are the headline and outlet again
 
     raw_link = entry.get("link") or ""
     link = display_link(str(raw_link)) if raw_link else None

@@ -1,0 +1,103 @@
+"""Shared fixtures: a local feed server, a config directory writer, and a bot wired to both."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.adapters.console import ConsoleAlertSender
+from bot.app import Bot, Environment, build_bot
+from tests.fakes.feed_server import FeedServer
+
+DEFAULT_RULES = [
+    {"name": "prometheus", "query": '"Project Prometheus" OR (Prometheus AND (Bezos OR Bajaj))'},
+    {"name": "bajaj", "query": '"Vik Bajaj"'},
+]
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    server = await FeedServer().start()
+    yield server
+    await server.stop()
+
+
+class ConfigDir:
+    """Writes a config directory the way an operator would, with test-friendly defaults."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+
+    def write(
+        self,
+        *,
+        feeds: list[dict[str, Any]] | None = None,
+        rules: list[dict[str, Any]] | None = None,
+        routes: list[dict[str, Any]] | None = None,
+        settings: dict[str, Any] | None = None,
+        facts: list[dict[str, Any]] | None = None,
+    ) -> ConfigDir:
+        base_settings: dict[str, Any] = {
+            "poll_interval": "5m",
+            "fetch": {"connect_timeout": "2s", "read_timeout": "2s", "concurrency": 8},
+            "admins": {"slack": ["UADMIN"], "discord": ["1000"]},
+            "allow_private_feed_hosts": True,
+        }
+        base_settings.update(settings or {})
+        files = {
+            "feeds.yaml": {"feeds": feeds or []},
+            "rules.yaml": {"rules": DEFAULT_RULES if rules is None else rules},
+            "routes.yaml": {"routes": routes or [{"platform": "console", "channel": "stdout", "rules": ["all"]}]},
+            "settings.yaml": base_settings,
+            "facts.yaml": {"facts": facts or []},
+        }
+        for name, content in files.items():
+            (self.path / name).write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+        return self
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> ConfigDir:
+    return ConfigDir(tmp_path / "config")
+
+
+class TestClock:
+    """A settable clock, so backoff and max-age logic can be tested without waiting."""
+
+    __test__ = False
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+async def make_bot(tmp_path: Path) -> AsyncIterator[Callable[..., Bot]]:
+    """Build bots over one database file; each call is like a fresh process start (a restart)."""
+    built: list[Bot] = []
+
+    def factory(config: ConfigDir, *, clock: Callable[[], float] | None = None) -> Bot:
+        output = io.StringIO()
+        bot = build_bot(
+            Environment(config_dir=config.path, db_path=tmp_path / "bot.db"), console=ConsoleAlertSender(output)
+        )
+        bot.console_output = output  # type: ignore[attr-defined]
+        if clock is not None:
+            bot.clock = clock
+        built.append(bot)
+        return bot
+
+    yield factory
+    for bot in built:
+        await bot.close()
