@@ -22,6 +22,7 @@ CHANNEL = 444444444444444444
 USER = 555555555555555555
 ADMIN_ROLE = 666666666666666666
 MANAGE_GUILD = 1 << 5
+SUBCOMMANDS = ("latest", "search", "facts", "status", "help", "rules", "feeds", "routes", "audit")
 ADMIN_SUBCOMMANDS = {"rules", "feeds", "routes", "audit"}
 _ids = itertools.count(700000000000000001)
 
@@ -207,11 +208,13 @@ async def test_slow_private_reply_after_public_defer_replaces_the_placeholder(
 
 
 async def test_help_and_admin_subcommands_defer_privately(fake: FakeDiscord, client: discord.Client) -> None:
-    tree = build_command_tree(client, RecordingHandler(delay=0.1), defer_after=0.02)
+    handler = RecordingHandler(delay=0.1)
+    tree = build_command_tree(client, handler, defer_after=0.02)
 
     await run(fake, client, tree, "help", {}, permissions=MANAGE_GUILD)
-    await run(fake, client, tree, "audit", {"args": "5"}, permissions=MANAGE_GUILD)
+    await run(fake, client, tree, "audit", {"n": 5}, permissions=MANAGE_GUILD)
 
+    assert [r.text for r in handler.requests] == ["help", "audit 5"]
     callbacks = fake.of_kind("callback")
     assert [c.payload["type"] for c in callbacks] == [5, 5]
     assert all(c.payload["data"]["flags"] & 64 for c in callbacks)
@@ -298,6 +301,33 @@ async def test_without_guilds_commands_are_synced_globally(fake: FakeDiscord) ->
     finally:
         await client.close()
     assert set(fake.synced) == {"global"}
+
+
+async def test_manage_server_is_no_hint_when_the_config_turns_it_off(
+    fake: FakeDiscord, client: discord.Client
+) -> None:
+    handler = RecordingHandler()
+    tree = build_command_tree(client, handler, admin_role_ids=[ADMIN_ROLE], manage_server_is_admin=False)
+
+    await run(fake, client, tree, "routes", {}, permissions=MANAGE_GUILD)
+    await run(fake, client, tree, "routes", {}, roles=(ADMIN_ROLE,))
+
+    assert [r.is_admin_hint for r in handler.requests] == [False, True]
+
+
+async def test_paging_options_become_the_core_words(fake: FakeDiscord, client: discord.Client) -> None:
+    handler = RecordingHandler()
+    tree = build_command_tree(client, handler)
+
+    await run(fake, client, tree, "latest", {"rule": "bajaj", "page": 2})
+    await run(fake, client, tree, "search", {"words": '"Vik Bajaj" fund', "page": 3})
+    await run(fake, client, tree, "facts", {"action": "add", "text": "Prometheus hired 100 people"})
+
+    assert [r.text for r in handler.requests] == [
+        "latest bajaj page 2",
+        'search "Vik Bajaj" fund --page 3',
+        "facts add Prometheus hired 100 people",
+    ]
 
 
 def test_command_line_drops_empty_options_and_collapses_spaces() -> None:

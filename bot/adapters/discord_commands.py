@@ -26,11 +26,10 @@ log = logging.getLogger(__name__)
 
 NameLookup = Callable[[str], list[str]]  # kind ("rule" | "feed") -> names
 Autocomplete = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
-# Suggestions only: the core accepts or refuses whatever is typed.
-RULES_ACTIONS = ("list", "show", "add", "edit", "remove", "test")
-FEEDS_ACTIONS = ("list", "add", "remove", "pause", "resume")
-FACTS_ACTIONS = ("list", "add", "remove")
-ROUTES_ACTIONS = ("list", "add", "remove")
+# Suggestions only (the actions bot.commands knows): the core accepts or refuses what is typed.
+RULES_ACTIONS = ("list", "add", "edit", "remove", "enable", "disable", "test", "reset")
+FEEDS_ACTIONS = ("list", "add", "remove", "pause", "resume", "reset", "export", "import")
+FACTS_ACTIONS = ("add", "remove")
 SUBCOMMANDS = ("latest", "search", "facts", "status", "help", "rules", "feeds", "routes", "audit")
 DEFER_AFTER = 2.0  # seconds; Discord drops interactions not answered within 3
 
@@ -43,31 +42,44 @@ def build_command_tree(
     admin_role_ids: Collection[int] = (),
     name_lookup: NameLookup | None = None,
     defer_after: float = DEFER_AFTER,
+    manage_server_is_admin: bool = True,
 ) -> app_commands.CommandTree[discord.Client]:
-    """A CommandTree holding one Group (`/news ...`) whose subcommands mirror the core's."""
+    """A CommandTree holding one Group (`/news ...`) whose subcommands mirror the core's.
+
+    `admin_role_ids` and `manage_server_is_admin` mirror settings.admins.discord_roles and
+    .discord_manage_server; they only set CommandRequest.is_admin_hint, the core decides.
+    """
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    answer = _Answerer(handle_command, frozenset(admin_role_ids), defer_after)
+    hint = _AdminHint(frozenset(int(r) for r in admin_role_ids), manage_server_is_admin)
+    answer = _Answerer(handle_command, hint, defer_after)
     group = app_commands.Group(name=group_name, description="Project Prometheus news alerts")
     rule_names = _names_autocomplete(name_lookup, "rule")
     feed_names = _names_autocomplete(name_lookup, "feed")
 
     @group.command(name="latest", description="Show the latest matched stories")
-    @app_commands.describe(n="How many stories (1-50)", rule="Only stories matched by this rule")
+    @app_commands.describe(
+        n="How many stories (1-10, default 5)", rule="Only stories matched by this rule", page="Page number"
+    )
     @app_commands.autocomplete(rule=rule_names)
     async def latest(
         interaction: discord.Interaction,
-        n: app_commands.Range[int, 1, 50] | None = None,
+        n: app_commands.Range[int, 1, 10] | None = None,
         rule: str | None = None,
+        page: app_commands.Range[int, 1, 1000] | None = None,
     ) -> None:
-        await answer(interaction, "latest", n, rule)
+        await answer(interaction, "latest", n, rule, *(("page", page) if page else ()))
 
-    @group.command(name="search", description="Search stored stories")
-    @app_commands.describe(words="Words to look for")
-    async def search(interaction: discord.Interaction, words: str) -> None:
-        await answer(interaction, "search", words)
+    @group.command(name="search", description="Full-text search over every stored story")
+    @app_commands.describe(words='Words to look for; "quotes" keep a phrase together', page="Page number")
+    async def search(
+        interaction: discord.Interaction, words: str, page: app_commands.Range[int, 1, 1000] | None = None
+    ) -> None:
+        await answer(interaction, "search", words, *(("--page", page) if page else ()))
 
     @group.command(name="facts", description="Curated facts; admins can add or remove them")
-    @app_commands.describe(action="list (default), add or remove (admins)", text="Fact text, or id to remove")
+    @app_commands.describe(
+        action="Empty lists facts; add or remove (admins)", text="Fact text, or id to remove"
+    )
     @app_commands.autocomplete(action=_fixed_autocomplete(FACTS_ACTIONS))
     async def facts(
         interaction: discord.Interaction, action: str | None = None, text: str | None = None
@@ -84,7 +96,7 @@ def build_command_tree(
     async def help_(interaction: discord.Interaction, topic: str | None = None) -> None:
         await answer(interaction, "help", topic, private=True)
 
-    @group.command(name="rules", description="Admin: list, show, add, edit, remove or test keyword rules")
+    @group.command(name="rules", description="Admin: list, add, edit, remove, enable, disable, test rules")
     @app_commands.describe(action="What to do with rules", args="Rule name, then the query where needed")
     @app_commands.autocomplete(action=_fixed_autocomplete(RULES_ACTIONS), args=rule_names)
     async def rules(
@@ -92,7 +104,7 @@ def build_command_tree(
     ) -> None:
         await answer(interaction, "rules", action, args, private=True)
 
-    @group.command(name="feeds", description="Admin: list, add, remove, pause or resume feeds")
+    @group.command(name="feeds", description="Admin: list, add, remove, pause, resume, export feeds")
     @app_commands.describe(action="What to do with feeds", args="Feed URL or name, then options")
     @app_commands.autocomplete(action=_fixed_autocomplete(FEEDS_ACTIONS), args=feed_names)
     async def feeds(
@@ -101,17 +113,15 @@ def build_command_tree(
         await answer(interaction, "feeds", action, args, private=True)
 
     @group.command(name="routes", description="Admin: which rules go to which channels")
-    @app_commands.describe(action="What to do with routes", args="Route details")
-    @app_commands.autocomplete(action=_fixed_autocomplete(ROUTES_ACTIONS))
-    async def routes(
-        interaction: discord.Interaction, action: str | None = None, args: str | None = None
-    ) -> None:
-        await answer(interaction, "routes", action, args, private=True)
+    async def routes(interaction: discord.Interaction) -> None:
+        await answer(interaction, "routes", private=True)
 
-    @group.command(name="audit", description="Admin: recent edits to rules, feeds and facts")
-    @app_commands.describe(args="How many records, or what to filter by")
-    async def audit(interaction: discord.Interaction, args: str | None = None) -> None:
-        await answer(interaction, "audit", args, private=True)
+    @group.command(name="audit", description="Admin: the newest edits and refused attempts")
+    @app_commands.describe(n="How many records")
+    async def audit(
+        interaction: discord.Interaction, n: app_commands.Range[int, 1, 100] | None = None
+    ) -> None:
+        await answer(interaction, "audit", n, private=True)
 
     tree.add_command(group)
     return tree
@@ -120,8 +130,8 @@ def build_command_tree(
 class _Answerer:
     """Runs one subcommand: request to the core, reply back as embeds, deferring when slow."""
 
-    def __init__(self, handle: CommandHandler, admin_roles: frozenset[int], defer_after: float) -> None:
-        self.handle, self.admin_roles, self.defer_after = handle, admin_roles, defer_after
+    def __init__(self, handle: CommandHandler, admin_hint: _AdminHint, defer_after: float) -> None:
+        self.handle, self.admin_hint, self.defer_after = handle, admin_hint, defer_after
 
     async def __call__(
         self, interaction: discord.Interaction, *parts: str | int | None, private: bool = False
@@ -132,7 +142,7 @@ class _Answerer:
             text=command_line(*parts),
             channel_id=str(interaction.channel_id or ""),
             user_name=interaction.user.name,
-            is_admin_hint=is_admin_hint(interaction, self.admin_roles),
+            is_admin_hint=self.admin_hint(interaction),
         )
         task = asyncio.ensure_future(self._reply_for(request))
         try:
@@ -178,15 +188,20 @@ def command_line(*parts: str | int | None) -> str:
     return " ".join(w for w in words if w)
 
 
-def is_admin_hint(interaction: discord.Interaction, admin_role_ids: Collection[int]) -> bool:
-    """Manage Server or Administrator in this guild, or one of the configured admin roles."""
-    perms = interaction.permissions
-    if perms.manage_guild or perms.administrator:
-        return True
-    # Member.roles resolves ids through the guild cache, which a REST-only or partial guild
-    # lacks; the ids themselves come with every interaction.
-    role_ids: Sequence[int] = getattr(interaction.user, "_roles", ())
-    return any(r in admin_role_ids for r in role_ids)
+class _AdminHint:
+    """The platform's admin signal: Manage Server (or Administrator) if enabled, or an admin role."""
+
+    def __init__(self, role_ids: frozenset[int], manage_server: bool) -> None:
+        self.role_ids, self.manage_server = role_ids, manage_server
+
+    def __call__(self, interaction: discord.Interaction) -> bool:
+        perms = interaction.permissions
+        if self.manage_server and (perms.manage_guild or perms.administrator):
+            return True
+        # Member.roles resolves ids through the guild cache, which a REST-only or partial guild
+        # lacks; the ids themselves come with every interaction.
+        role_ids: Sequence[int] = getattr(interaction.user, "_roles", ())
+        return any(r in self.role_ids for r in role_ids)
 
 
 def _names_autocomplete(lookup: NameLookup | None, kind: str) -> Autocomplete:
@@ -219,7 +234,10 @@ def _choices(names: Sequence[str], current: str) -> list[app_commands.Choice[str
 
 
 class NewsBotClient(discord.Client):
-    """A gateway client carrying the command tree; syncs commands once, at login."""
+    """A gateway client carrying the command tree; syncs commands once, at login.
+
+    `tree_options` go to build_command_tree (group_name, admin_role_ids, name_lookup, ...).
+    """
 
     def __init__(
         self,
@@ -227,22 +245,14 @@ class NewsBotClient(discord.Client):
         *,
         guild_ids: Collection[int] = (),
         sync_global: bool = False,
-        group_name: str = "news",
-        admin_role_ids: Collection[int] = (),
-        name_lookup: NameLookup | None = None,
+        **tree_options: Any,
     ) -> None:
-        super().__init__(
-            intents=discord.Intents(guilds=True), allowed_mentions=discord.AllowedMentions.none()
-        )
-        self.guild_ids = tuple(guild_ids)
+        # guilds intent only: slash commands need no privileged intents.
+        none = discord.AllowedMentions.none()
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=none)
+        self.guild_ids = tuple(int(g) for g in guild_ids)
         self.sync_global = sync_global or not self.guild_ids
-        self.tree = build_command_tree(
-            self,
-            handle_command,
-            group_name=group_name,
-            admin_role_ids=admin_role_ids,
-            name_lookup=name_lookup,
-        )
+        self.tree = build_command_tree(self, handle_command, **tree_options)
 
     async def setup_hook(self) -> None:
         # setup_hook runs once after login and before the gateway connects; on_ready would
@@ -254,7 +264,7 @@ class NewsBotClient(discord.Client):
             log.info("Discord commands synced to guild %s: %d", guild_id, len(synced))
         if self.sync_global:
             synced = await self.tree.sync()
-            log.info("Discord commands synced globally: %d (may take up to an hour to appear)", len(synced))
+            log.info("Discord commands synced globally: %d (can take an hour to show)", len(synced))
 
 
 async def run_discord_gateway(
@@ -263,27 +273,18 @@ async def run_discord_gateway(
     *,
     guild_ids: Collection[int] = (),
     sync_global: bool = False,
-    group_name: str = "news",
-    admin_role_ids: Collection[int] = (),
-    name_lookup: NameLookup | None = None,
+    **tree_options: Any,
 ) -> None:
     """Connect to the gateway and answer slash commands until cancelled.
 
     Commands are synced to each of `guild_ids` (instant) and globally when `sync_global` is set
-    or no guild is given. Alerts do not depend on this connection (DiscordAlertSender is REST).
+    or no guild is given. `tree_options` go to build_command_tree (group_name, admin_role_ids,
+    manage_server_is_admin, name_lookup). Alerts do not depend on this connection.
     """
-    client = NewsBotClient(
-        handle_command,
-        guild_ids=guild_ids,
-        sync_global=sync_global,
-        group_name=group_name,
-        admin_role_ids=admin_role_ids,
-        name_lookup=name_lookup,
-    )
+    client = NewsBotClient(handle_command, guild_ids=guild_ids, sync_global=sync_global, **tree_options)
     async with client:
         try:
             await client.start(token)
         except discord.LoginFailure:
-            raise DeliveryError(
-                "Discord rejected DISCORD_BOT_TOKEN (401)", retryable=False, code="invalid_token"
-            ) from None
+            message = "Discord rejected DISCORD_BOT_TOKEN (401)"
+            raise DeliveryError(message, retryable=False, code="invalid_token") from None
