@@ -62,11 +62,14 @@ def fit(text: str, limit: int, transform: Callable[[str], str]) -> str:
     For renderers that escape or mark up text after cutting it: escaping may lengthen the
     text (`&` becomes `&amp;`), and cutting the escaped form could split an escape sequence.
     Searches for the largest cut whose transformed form fits (about 16 rounds for 40,000
-    characters); returns "" if even an empty text does not fit.
+    characters); returns "" if even an empty text does not fit. `transform` must never make
+    text shorter (escaping and markup only add), so a text already over the limit is not
+    transformed whole.
     """
-    whole = transform(text)
-    if len(whole) <= limit:
-        return whole
+    if len(text) <= limit:
+        whole = transform(text)
+        if len(whole) <= limit:
+            return whole
     best = ""
     fits, too_long = 0, min(limit, len(text))
     while too_long - fits > 1:
