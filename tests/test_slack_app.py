@@ -213,6 +213,17 @@ async def test_command_error_is_shown_to_the_user_privately(
     assert "latest takes a number from 1 to 20" in json.dumps(answer)
 
 
+async def test_expired_response_url_is_logged_not_raised(
+    fake: FakeSlackAPI, core: SmallCore, serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = await serve(core)
+    form = command_body(fake, "latest") | {"response_url": fake.response_url("expired")}
+    status, _ = await post_signed(url, form)
+    assert status == 200
+    assert core.requests[0].text == "latest"
+    assert "response_url answered HTTP 404" in caplog.text
+
+
 async def test_command_name_is_configurable(fake: FakeSlackAPI, core: SmallCore, serve: Serve) -> None:
     url = await serve(core, command_name="/prometheus")
     status, _ = await post_signed(url, command_body(fake, "latest", command="/news"))

@@ -230,7 +230,7 @@ def build_slack_app(
         reply = await _answer(handle_command, _command_request(command))
         try:
             result = await respond(**render_slack_reply(reply))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except Exception as exc:  # network trouble, or a payload without response_url
             log.warning("slack: could not answer %s via response_url: %s", command_name, type(exc).__name__)
             return
         if result.status_code != 200:

@@ -152,6 +152,8 @@ class FakeSlackAPI:
         return web.json_response({"ok": False, "error": "unknown_method"})
 
     async def _response(self, request: web.Request) -> web.Response:
+        if request.match_info["name"] == "expired":  # Slack's answer to a used-up response_url
+            return web.Response(status=404, text="expired_url")
         body = await request.json()
         async with self._responded:
             self.responses.append((request.match_info["name"], body))
