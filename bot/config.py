@@ -146,14 +146,16 @@ def load_config(directory: str | Path) -> BotConfig:
         raise ConfigError([(str(directory), "", "config directory does not exist")])
 
     lists: dict[str, list[Any]] = {}
+    positions: dict[str, list[int]] = {}  # each valid entry's index in its file, for messages
     for file_name, (key, model) in _LIST_FILES.items():
         raw = _read_yaml(directory / file_name, problems)
         entries = _top_level_list(raw, file_name, key, problems)
-        lists[key] = [
-            parsed
-            for index, entry in enumerate(entries)
-            if (parsed := _validate(model, entry, file_name, f"{key}[{index}]", problems)) is not None
-        ]
+        lists[key], positions[key] = [], []
+        for index, entry in enumerate(entries):
+            parsed = _validate(model, entry, file_name, f"{key}[{index}]", problems)
+            if parsed is not None:
+                lists[key].append(parsed)
+                positions[key].append(index)
 
     raw_settings = _read_yaml(directory / "settings.yaml", problems)
     if raw_settings is None:
@@ -168,37 +170,44 @@ def load_config(directory: str | Path) -> BotConfig:
         settings=settings,
         directory=directory,
     )
-    problems.extend(cross_check(config))
+    problems.extend(cross_check(config, positions))
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def cross_check(config: BotConfig) -> list[tuple[str, str, str]]:
-    """Problems that span entries or files: duplicates, unknown rule names, rules that do not parse."""
+def cross_check(config: BotConfig, positions: dict[str, list[int]] | None = None) -> list[tuple[str, str, str]]:
+    """Problems that span entries or files: duplicates, unknown rule names, rules that do not parse.
+
+    `positions` maps each list to its entries' indices in the file (entries that failed validation
+    are absent from `config`), so messages point at the right entry.
+    """
     from bot.rules import compile_query  # the rule language lives in its own package
+
+    def at(kind: str, index: int) -> int:
+        return positions[kind][index] if positions else index
 
     problems: list[tuple[str, str, str]] = []
     seen_urls: set[str] = set()
     for index, feed in enumerate(config.feeds):
         if feed.url in seen_urls:
-            problems.append(("feeds.yaml", f"feeds[{index}].url", f"duplicate feed {feed.url}"))
+            problems.append(("feeds.yaml", f"feeds[{at('feeds', index)}].url", f"duplicate feed {feed.url}"))
         seen_urls.add(feed.url)
 
     rule_names: set[str] = set()
     for index, rule in enumerate(config.rules):
         if rule.name in rule_names:
-            problems.append(("rules.yaml", f"rules[{index}].name", f"duplicate rule name {rule.name!r}"))
+            problems.append(("rules.yaml", f"rules[{at('rules', index)}].name", f"duplicate rule name {rule.name!r}"))
         rule_names.add(rule.name)
         try:
             compile_query(rule.query)
         except RuleError as error:
-            problems.append(("rules.yaml", f"rules[{index}].query", f"rule {rule.name!r}: {error}"))
+            problems.append(("rules.yaml", f"rules[{at('rules', index)}].query", f"rule {rule.name!r}: {error}"))
 
     for index, route in enumerate(config.routes):
         for name in route.rules:
             if name != "all" and name not in rule_names:
-                problems.append(("routes.yaml", f"routes[{index}].rules", f"unknown rule {name!r}"))
+                problems.append(("routes.yaml", f"routes[{at('routes', index)}].rules", f"unknown rule {name!r}"))
     return problems
 
 
