@@ -127,9 +127,13 @@ def render_discord_reply(reply: Reply) -> list[discord.Embed]:
                 continue
             current = discord.Embed(color=color)
             embeds.append(current)
+        room = min(FIELD_VALUE_MAX, budget - 40 - min(len(field.name), FIELD_NAME_MAX))  # 40: the note
+        if room < 20:  # nothing useful fits any more; skip without the cost of cutting
+            skipped += 1
+            continue
         name = fit(field.name or "-", FIELD_NAME_MAX, escape_discord) or "-"
-        value = fit(field.value or "-", FIELD_VALUE_MAX, escape_discord) or "-"
-        if len(name) + len(value) > budget - 40:  # keep room for the "more" note
+        value = fit(field.value or "-", min(room, FIELD_VALUE_MAX), escape_discord) or "-"
+        if len(name) + len(value) > budget - 40:  # escaping lengthened the name
             skipped += 1
             continue
         current.add_field(name=name, value=value, inline=len(value) <= 40)
