@@ -90,8 +90,16 @@ class ConfigSource:
         key = tuple((r.name, r.query, r.enabled) for r in config.rules)
         if key != self._rules_key or self._ruleset is None:
             self._ruleset = RuleSet.compile(
-                [RuleSpec(name=r.name, query=r.query, enabled=r.enabled, description=r.description,
-                          color=r.color) for r in config.rules]  # fmt: skip
+                [
+                    RuleSpec(
+                        name=r.name,
+                        query=r.query,
+                        enabled=r.enabled,
+                        description=r.description,
+                        color=r.color,
+                    )
+                    for r in config.rules
+                ]
             )
             self._rules_key = key
         return self._ruleset
@@ -110,9 +118,14 @@ class Bot:
     @property
     def pipeline(self) -> Pipeline:
         return Pipeline(
-            db=self.db, http=self.http, parser=self.parser, load_config=self.config.effective,
-            compile_rules=self.config.ruleset, active_platforms=set(self.senders), clock=self.clock,
-        )  # fmt: skip
+            db=self.db,
+            http=self.http,
+            parser=self.parser,
+            load_config=self.config.effective,
+            compile_rules=self.config.ruleset,
+            active_platforms=set(self.senders),
+            clock=self.clock,
+        )
 
     async def close(self) -> None:
         for sender in self.senders.values():
@@ -124,7 +137,9 @@ class Bot:
         self.db.conn.close()
 
 
-def build_bot(env: Environment, *, console: ConsoleAlertSender | None = None, db_path: Path | None = None) -> Bot:
+def build_bot(
+    env: Environment, *, console: ConsoleAlertSender | None = None, db_path: Path | None = None
+) -> Bot:
     """Build the bot's pieces (no network activity yet). Platform senders are added by `connect_platforms`."""
     db = open_database(db_path or env.db_path)
     source = ConfigSource(env.config_dir, db)

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app import Environment
 from bot.errors import BotError, ConfigError
 
 
@@ -41,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="News-alert bot for Slack and Discord.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="News-alert bot for Slack and Discord."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -73,8 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _env():  # type: ignore[no-untyped-def]
-    from bot.app import Environment
+def _env() -> Environment:
 
     return Environment.from_env()
 

@@ -176,7 +176,9 @@ def load_config(directory: str | Path) -> BotConfig:
     return config
 
 
-def cross_check(config: BotConfig, positions: dict[str, list[int]] | None = None) -> list[tuple[str, str, str]]:
+def cross_check(
+    config: BotConfig, positions: dict[str, list[int]] | None = None
+) -> list[tuple[str, str, str]]:
     """Problems that span entries or files: duplicates, unknown rule names, rules that do not parse.
 
     `positions` maps each list to its entries' indices in the file (entries that failed validation
@@ -197,17 +199,23 @@ def cross_check(config: BotConfig, positions: dict[str, list[int]] | None = None
     rule_names: set[str] = set()
     for index, rule in enumerate(config.rules):
         if rule.name in rule_names:
-            problems.append(("rules.yaml", f"rules[{at('rules', index)}].name", f"duplicate rule name {rule.name!r}"))
+            problems.append(
+                ("rules.yaml", f"rules[{at('rules', index)}].name", f"duplicate rule name {rule.name!r}")
+            )
         rule_names.add(rule.name)
         try:
             compile_query(rule.query)
         except RuleError as error:
-            problems.append(("rules.yaml", f"rules[{at('rules', index)}].query", f"rule {rule.name!r}: {error}"))
+            problems.append(
+                ("rules.yaml", f"rules[{at('rules', index)}].query", f"rule {rule.name!r}: {error}")
+            )
 
     for index, route in enumerate(config.routes):
         for name in route.rules:
             if name != "all" and name not in rule_names:
-                problems.append(("routes.yaml", f"routes[{at('routes', index)}].rules", f"unknown rule {name!r}"))
+                problems.append(
+                    ("routes.yaml", f"routes[{at('routes', index)}].rules", f"unknown rule {name!r}")
+                )
     return problems
 
 

@@ -34,7 +34,7 @@ class DispatchReport:
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     """Seconds before the next try: the platform's Retry-After, else 15 s doubling, capped at an hour."""
     backoff = min(15.0 * 2 ** max(0, attempts - 1), MAX_RETRY_DELAY)
-    return min(max(backoff, retry_after or 0.0), MAX_RETRY_DELAY) if retry_after else backoff
+    return min(max(backoff, retry_after), MAX_RETRY_DELAY) if retry_after else float(backoff)
 
 
 async def dispatch_due(
@@ -46,13 +46,20 @@ async def dispatch_due(
     for delivery in due:
         by_channel.setdefault((delivery.platform, delivery.channel), []).append(delivery)
     await asyncio.gather(
-        *(_send_channel(db, senders[platform], rows, clock, report) for (platform, _), rows in by_channel.items())
+        *(
+            _send_channel(db, senders[platform], rows, clock, report)
+            for (platform, _), rows in by_channel.items()
+        )
     )
     return report
 
 
 async def _send_channel(
-    db: Database, sender: AlertSender, rows: list[DueDelivery], clock: Callable[[], float], report: DispatchReport
+    db: Database,
+    sender: AlertSender,
+    rows: list[DueDelivery],
+    clock: Callable[[], float],
+    report: DispatchReport,
 ) -> None:
     for row in rows:
         if not claim(db, row.alert.delivery_id, now=clock()):
@@ -65,8 +72,12 @@ async def _send_channel(
             report.errors.append(f"{where}: {error}")
             if error.retryable:
                 report.retrying += 1
-                mark_retry(db, row.alert.delivery_id, error=str(error),
-                           next_attempt_at=clock() + retry_delay(attempts, error.retry_after))  # fmt: skip
+                mark_retry(
+                    db,
+                    row.alert.delivery_id,
+                    error=str(error),
+                    next_attempt_at=clock() + retry_delay(attempts, error.retry_after),
+                )
                 log.warning("delivery to %s will be retried: %s", where, error)
             else:
                 report.failed += 1
@@ -75,8 +86,12 @@ async def _send_channel(
             return  # keep this channel's order: later rows wait for the next round
         except Exception as error:  # an adapter bug must not lose the alert: retry later
             report.retrying += 1
-            mark_retry(db, row.alert.delivery_id, error=f"{type(error).__name__}: {error}",
-                       next_attempt_at=clock() + retry_delay(attempts, None))  # fmt: skip
+            mark_retry(
+                db,
+                row.alert.delivery_id,
+                error=f"{type(error).__name__}: {error}",
+                next_attempt_at=clock() + retry_delay(attempts, None),
+            )
             log.exception("unexpected error sending to %s:%s", row.platform, row.channel)
             return
         mark_sent(db, row.alert.delivery_id, message_ref=message_ref, now=clock())

@@ -21,7 +21,9 @@ class FetchDecision:
     disabled_reason: str | None = None
 
 
-def decide_after_success(*, now: float, interval: float, max_age: float | None, max_cache_age: float) -> FetchDecision:
+def decide_after_success(
+    *, now: float, interval: float, max_age: float | None, max_cache_age: float
+) -> FetchDecision:
     wait = interval
     if max_age is not None:
         wait = max(interval, min(max_age, max_cache_age))

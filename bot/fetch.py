@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -55,7 +55,9 @@ def make_http_client(settings: FetchSettings) -> httpx.AsyncClient:
         follow_redirects=True,
         max_redirects=settings.max_redirects,
         headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
-        limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
+        limits=httpx.Limits(
+            max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+        ),
         trust_env=False,
     )
 
@@ -95,45 +97,33 @@ async def _get(
     client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int, started: float
 ) -> FetchResult:
     async with client.stream("GET", url, headers=headers) as response:
-        common = {
-            "url": url,
-            "status": response.status_code,
-            "final_url": str(response.url),
-            "etag": response.headers.get("etag"),
-            "last_modified": response.headers.get("last-modified"),
-            "content_type": response.headers.get("content-type"),
-            "retry_after": parse_retry_after(response.headers.get("retry-after")),
-            "max_age": parse_max_age(response.headers.get("cache-control")),
-        }
+        answer = FetchResult(
+            url=url,
+            status=response.status_code,
+            final_url=str(response.url),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_type=response.headers.get("content-type"),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            max_age=parse_max_age(response.headers.get("cache-control")),
+        )
         if response.status_code == 304:
-            return FetchResult(**common, elapsed=time.monotonic() - started)  # type: ignore[arg-type]
+            return replace(answer, elapsed=time.monotonic() - started)
         if response.status_code != 200:
-            return FetchResult(
-                **common,  # type: ignore[arg-type]
-                error_kind="http",
-                error=f"HTTP {response.status_code} {response.reason_phrase}".strip(),
-                elapsed=time.monotonic() - started,
-            )
+            error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            return replace(answer, error_kind="http", error=error, elapsed=time.monotonic() - started)
+        too_large = replace(answer, error_kind="too_large", error=f"response larger than {max_bytes:,} bytes")
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            return _too_large(common, max_bytes, started)
+            return replace(too_large, elapsed=time.monotonic() - started)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():  # decoded (gzip) bytes: the cap bounds memory
             size += len(chunk)
             if size > max_bytes:
-                return _too_large(common, max_bytes, started)
+                return replace(too_large, elapsed=time.monotonic() - started)
             chunks.append(chunk)
-        return FetchResult(**common, body=b"".join(chunks), elapsed=time.monotonic() - started)  # type: ignore[arg-type]
-
-
-def _too_large(common: dict[str, object], max_bytes: int, started: float) -> FetchResult:
-    return FetchResult(
-        **common,  # type: ignore[arg-type]
-        error_kind="too_large",
-        error=f"response larger than {max_bytes:,} bytes",
-        elapsed=time.monotonic() - started,
-    )
+        return replace(answer, body=b"".join(chunks), elapsed=time.monotonic() - started)
 
 
 def _failure(url: str, kind: str, message: str, started: float) -> FetchResult:

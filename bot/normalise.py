@@ -113,7 +113,9 @@ def _names_source(title: str, source: str) -> bool:
     return fold(title).endswith(" " + fold(source)) and fold(title) != fold(source)
 
 
-def normalise_entry(entry: Mapping[str, Any], *, feed_url: str, feed_title: str, now: datetime) -> Item | None:
+def normalise_entry(
+    entry: Mapping[str, Any], *, feed_url: str, feed_title: str, now: datetime
+) -> Item | None:
     """An Item for `entry`, or None when the entry has neither a title nor a summary to show."""
     source = _entry_source(entry, feed_title)
     title = plain_text(str(entry.get("title") or ""))

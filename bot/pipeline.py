@@ -80,7 +80,10 @@ class Pipeline:
             return report
 
         await asyncio.gather(
-            *(self._process(config, ruleset, feed, states[feed.url], result, report) for feed, result in fetched)
+            *(
+                self._process(config, ruleset, feed, states[feed.url], result, report)
+                for feed, result in fetched
+            )
         )
         return report
 
@@ -113,8 +116,17 @@ class Pipeline:
         interval = feed.interval or settings.poll_interval
         now = self.clock()
         if result.error_kind is not None:
-            self._record_failure(feed, state, result.status, result.error_kind, result.error, result.retry_after,
-                                 interval, settings.fetch.max_backoff, report)  # fmt: skip
+            self._record_failure(
+                feed,
+                state,
+                result.status,
+                result.error_kind,
+                result.error,
+                result.retry_after,
+                interval,
+                settings.fetch.max_backoff,
+                report,
+            )
             return
         success = decide_after_success(
             now=now, interval=interval, max_age=result.max_age, max_cache_age=settings.fetch.max_cache_age
@@ -122,29 +134,67 @@ class Pipeline:
         report.fetched += 1
         if result.not_modified or result.body is None:
             report.not_modified += 1
-            record_fetch(self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
-                         error_count=0, succeeded=True)  # fmt: skip
+            record_fetch(
+                self.db,
+                feed.url,
+                now=now,
+                status=result.status,
+                next_fetch_at=success.next_fetch_at,
+                error_count=0,
+                succeeded=True,
+            )
             return
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash:  # many servers ignore conditional requests
             report.unchanged_body += 1
-            record_fetch(self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
-                         error_count=0, succeeded=True, etag=result.etag, last_modified=result.last_modified)  # fmt: skip
+            record_fetch(
+                self.db,
+                feed.url,
+                now=now,
+                status=result.status,
+                next_fetch_at=success.next_fetch_at,
+                error_count=0,
+                succeeded=True,
+                etag=result.etag,
+                last_modified=result.last_modified,
+            )
             return
 
         parsed = await self.parser.parse(
-            result.body, url=feed.url, content_type=result.content_type, now=datetime.fromtimestamp(now, tz=UTC)
+            result.body,
+            url=feed.url,
+            content_type=result.content_type,
+            now=datetime.fromtimestamp(now, tz=UTC),
         )
         if not parsed.ok:
-            self._record_failure(feed, state, result.status, parsed.error_kind or "parse", parsed.error, None,
-                                 interval, settings.fetch.max_backoff, report)  # fmt: skip
+            self._record_failure(
+                feed,
+                state,
+                result.status,
+                parsed.error_kind or "parse",
+                parsed.error,
+                None,
+                interval,
+                settings.fetch.max_backoff,
+                report,
+            )
             return
         new_count = self._store_match_enqueue(config, ruleset, feed, state, parsed, report)
         record_fetch(
-            self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
-            error_count=0, succeeded=True, error=parsed.warning, error_kind="warning" if parsed.warning else None,
-            etag=result.etag, last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
-        )  # fmt: skip
+            self.db,
+            feed.url,
+            now=self.clock(),
+            status=result.status,
+            next_fetch_at=success.next_fetch_at,
+            error_count=0,
+            succeeded=True,
+            error=parsed.warning,
+            error_kind="warning" if parsed.warning else None,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=body_hash,
+            new_items=new_count,
+        )
 
     def _store_match_enqueue(
         self,
@@ -163,9 +213,12 @@ class Pipeline:
             alertable = {
                 item.id
                 for item in alertable_items(
-                    new_items, first_fetch=state.is_new, now=datetime.fromtimestamp(now, tz=UTC),
-                    max_age=settings.max_age, backlog=settings.backlog,
-                )  # fmt: skip
+                    new_items,
+                    first_fetch=state.is_new,
+                    now=datetime.fromtimestamp(now, tz=UTC),
+                    max_age=settings.max_age,
+                    backlog=settings.backlog,
+                )
             }
             for item in new_items:
                 matches = ruleset.match(item.title, item.summary)
@@ -193,14 +246,24 @@ class Pipeline:
     ) -> None:
         now = self.clock()
         decision = decide_after_failure(
-            now=now, interval=interval, status=status, previous_errors=state.error_count,
-            retry_after=retry_after, max_backoff=max_backoff,
-        )  # fmt: skip
+            now=now,
+            interval=interval,
+            status=status,
+            previous_errors=state.error_count,
+            retry_after=retry_after,
+            max_backoff=max_backoff,
+        )
         record_fetch(
-            self.db, feed.url, now=now, status=status, next_fetch_at=decision.next_fetch_at,
-            error_count=decision.error_count, error_kind=kind, error=message,
+            self.db,
+            feed.url,
+            now=now,
+            status=status,
+            next_fetch_at=decision.next_fetch_at,
+            error_count=decision.error_count,
+            error_kind=kind,
+            error=message,
             disabled_reason=decision.disabled_reason,
-        )  # fmt: skip
+        )
         report.failed += 1
         report.errors[feed.url] = f"{kind}: {message}"
         log.warning("feed %s failed (%s): %s", feed.name or feed.url, kind, message)

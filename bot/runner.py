@@ -7,8 +7,8 @@ alerts go to the console, so a fresh checkout runs with no set-up.
 from __future__ import annotations
 
 import logging
-import time
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -37,15 +37,22 @@ async def connect_platforms(bot: Bot, *, listen: bool) -> list[Callable[[], Awai
 
     if env.slack_bot_token:
         from bot.adapters.slack import (
-            SlackAlertSender, build_slack_app, make_slack_client, run_slack_http, run_slack_socket_mode,
-        )  # fmt: skip
+            SlackAlertSender,
+            build_slack_app,
+            make_slack_client,
+            run_slack_http,
+            run_slack_socket_mode,
+        )
 
         bot.senders["slack"] = SlackAlertSender(make_slack_client(env.slack_bot_token, env.slack_api_url))
         if core is not None and (env.slack_app_token or env.slack_signing_secret):
             app = build_slack_app(
-                token=env.slack_bot_token, signing_secret=env.slack_signing_secret, api_url=env.slack_api_url,
-                handle_command=core.handle, command_name="/" + settings.command_name,
-            )  # fmt: skip
+                token=env.slack_bot_token,
+                signing_secret=env.slack_signing_secret,
+                api_url=env.slack_api_url,
+                handle_command=core.handle,
+                command_name="/" + settings.command_name,
+            )
             if env.slack_app_token:
                 token = env.slack_app_token
                 listeners.append(lambda: run_slack_socket_mode(app, token))
@@ -72,9 +79,13 @@ async def connect_platforms(bot: Bot, *, listen: bool) -> list[Callable[[], Awai
             roles = [int(role) for role in settings.admins.discord_roles]
             listeners.append(
                 lambda: run_discord_gateway(
-                    token, core.handle, guild_ids=guilds, group_name=settings.command_name,
-                    admin_role_ids=roles, name_lookup=core.names,
-                )  # fmt: skip
+                    token,
+                    core.handle,
+                    guild_ids=guilds,
+                    group_name=settings.command_name,
+                    admin_role_ids=roles,
+                    name_lookup=core.names,
+                )
             )
     return listeners
 

@@ -47,9 +47,15 @@ class Service:
             if report.feeds_due:
                 log.info(
                     "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s",
-                    report.feeds_due, report.fetched, report.not_modified + report.unchanged_body, report.failed,
-                    report.new_items, report.matched_items, report.enqueued, " [offline]" if report.offline else "",
-                )  # fmt: skip
+                    report.feeds_due,
+                    report.fetched,
+                    report.not_modified + report.unchanged_body,
+                    report.failed,
+                    report.new_items,
+                    report.matched_items,
+                    report.enqueued,
+                    " [offline]" if report.offline else "",
+                )
         if report.enqueued:
             await self.dispatch()
 
@@ -62,13 +68,17 @@ class Service:
                 return
             self.last_dispatch_at = time.time()
             if report.sent or report.failed or report.retrying:
-                log.info("dispatch: %d sent, %d retrying, %d failed", report.sent, report.retrying, report.failed)
+                log.info(
+                    "dispatch: %d sent, %d retrying, %d failed", report.sent, report.retrying, report.failed
+                )
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or cancellation)."""
         released = release_interrupted(self.bot.db)
         if released:
-            log.warning("%d alerts were interrupted mid-send by the last stop; they will be retried", released)
+            log.warning(
+                "%d alerts were interrupted mid-send by the last stop; they will be retried", released
+            )
         settings = self.bot.config.file_config().settings
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -82,15 +92,19 @@ class Service:
         now = datetime.now().astimezone()
         scheduler.add_job(self.poll, "interval", seconds=settings.tick, next_run_time=now, id="poll")
         scheduler.add_job(
-            self.dispatch, "interval", seconds=settings.dispatch_interval,
-            next_run_time=now + timedelta(seconds=1), id="dispatch",
-        )  # fmt: skip
+            self.dispatch,
+            "interval",
+            seconds=settings.dispatch_interval,
+            next_run_time=now + timedelta(seconds=1),
+            id="dispatch",
+        )
         scheduler.start()
-        tasks = [asyncio.create_task(listener()) for listener in self.listeners]
+        tasks = [asyncio.ensure_future(listener()) for listener in self.listeners]
         log.info(
             "running: %d feeds, platforms %s; Ctrl-C to stop",
-            len(self.bot.config.effective().feeds), ", ".join(sorted(self.bot.senders)),
-        )  # fmt: skip
+            len(self.bot.config.effective().feeds),
+            ", ".join(sorted(self.bot.senders)),
+        )
         try:
             await stop.wait()
         finally:

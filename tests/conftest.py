@@ -53,7 +53,9 @@ class ConfigDir:
         files = {
             "feeds.yaml": {"feeds": feeds or []},
             "rules.yaml": {"rules": DEFAULT_RULES if rules is None else rules},
-            "routes.yaml": {"routes": routes or [{"platform": "console", "channel": "stdout", "rules": ["all"]}]},
+            "routes.yaml": {
+                "routes": routes or [{"platform": "console", "channel": "stdout", "rules": ["all"]}]
+            },
             "settings.yaml": base_settings,
             "facts.yaml": {"facts": facts or []},
         }
@@ -90,7 +92,8 @@ async def make_bot(tmp_path: Path) -> AsyncIterator[Callable[..., Bot]]:
     def factory(config: ConfigDir, *, clock: Callable[[], float] | None = None) -> Bot:
         output = io.StringIO()
         bot = build_bot(
-            Environment(config_dir=config.path, db_path=tmp_path / "bot.db"), console=ConsoleAlertSender(output)
+            Environment(config_dir=config.path, db_path=tmp_path / "bot.db"),
+            console=ConsoleAlertSender(output),
         )
         bot.console_output = output  # type: ignore[attr-defined]
         if clock is not None:

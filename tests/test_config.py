@@ -25,11 +25,17 @@ def test_shipped_config_is_valid():
 
 def test_every_problem_is_reported_with_file_key_and_reason(config_dir):
     config_dir.write(
-        feeds=[{"url": "ftp://example.com/feed"}, {"url": "https://ok.example/rss", "interval": "soon"},
-               {"name": "no url"}],
-        routes=[{"platform": "telegram", "channel": "x"}, {"platform": "slack", "channel": "C1", "rules": ["nope"]}],
+        feeds=[
+            {"url": "ftp://example.com/feed"},
+            {"url": "https://ok.example/rss", "interval": "soon"},
+            {"name": "no url"},
+        ],
+        routes=[
+            {"platform": "telegram", "channel": "x"},
+            {"platform": "slack", "channel": "C1", "rules": ["nope"]},
+        ],
         settings={"poll_interval": "-5m", "typo_key": 1},
-    )  # fmt: skip
+    )
     found = problems_of(config_dir.path)
     keys = {(file, key) for file, key, _ in found}
     assert ("feeds.yaml", "feeds[0].url") in keys
@@ -69,9 +75,12 @@ def test_broken_yaml_names_the_line(config_dir):
 def test_check_command_prints_problems_and_exits_non_zero(config_dir):
     config_dir.write(feeds=[{"url": "nonsense"}])
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "check"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"BOT_CONFIG": str(config_dir.path), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert result.returncode == 1
     assert "feeds.yaml: feeds[0].url: must be an http:// or https:// URL" in result.stderr
 
@@ -79,7 +88,10 @@ def test_check_command_prints_problems_and_exits_non_zero(config_dir):
 def test_check_command_accepts_a_valid_config(config_dir):
     config_dir.write(feeds=[{"url": "https://example.com/rss"}])
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "check"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"BOT_CONFIG": str(config_dir.path), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0 and "config OK" in result.stdout

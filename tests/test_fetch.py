@@ -18,7 +18,9 @@ def settings() -> FetchSettings:
 
 async def fetch(settings: FetchSettings, url: str, **kw):  # type: ignore[no-untyped-def]
     async with make_http_client(settings) as client:
-        return await fetch_feed(client, url, etag=kw.get("etag"), last_modified=kw.get("last_modified"), settings=settings)
+        return await fetch_feed(
+            client, url, etag=kw.get("etag"), last_modified=kw.get("last_modified"), settings=settings
+        )
 
 
 async def test_response_over_the_size_cap_is_refused(feed_server, settings):
@@ -48,7 +50,9 @@ async def test_a_hanging_server_times_out(feed_server, settings):
 
 
 async def test_a_server_dripping_bytes_hits_the_overall_deadline(feed_server, settings):
-    url = feed_server.serve("/drip.xml", b"a" * 200, drip_interval=0.1)  # each read is quick; the whole is not
+    url = feed_server.serve(
+        "/drip.xml", b"a" * 200, drip_interval=0.1
+    )  # each read is quick; the whole is not
     result = await fetch(settings, url)
     assert result.error_kind == "timeout"
 

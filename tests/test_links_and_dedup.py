@@ -28,7 +28,9 @@ def test_different_articles_keep_different_links():
     assert canonical_link("https://example.com/a?id=1") != canonical_link("https://example.com/a?id=2")
 
 
-@pytest.mark.parametrize("url", ["https://example.com/", "ftp://example.com/file", "javascript:alert(1)", "", None, "http://[::1"])
+@pytest.mark.parametrize(
+    "url", ["https://example.com/", "ftp://example.com/file", "javascript:alert(1)", "", None, "http://[::1"]
+)
 def test_urls_that_cannot_identify_an_article_have_no_canonical_link(url):
     assert canonical_link(url) is None
 

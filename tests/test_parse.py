@@ -19,7 +19,9 @@ def parse(body: bytes | str, content_type: str | None = "application/rss+xml"): 
 
 
 def test_html_page_instead_of_a_feed_is_an_error():
-    result = parse("<!DOCTYPE html><html><head><title>Login</title></head><body><p>Hi</p></body></html>", "text/html")
+    result = parse(
+        "<!DOCTYPE html><html><head><title>Login</title></head><body><p>Hi</p></body></html>", "text/html"
+    )
     assert not result.ok and result.error_kind == "not_a_feed"
     assert "HTML" in (result.error or "")
 
@@ -56,7 +58,9 @@ def test_valid_feed_without_entries_is_fine():
 
 
 def test_items_without_links_or_guids_get_stable_ids():
-    body = rss([{"title": "No link, no guid", "description": "text"}, {"description": "only a description here"}])
+    body = rss(
+        [{"title": "No link, no guid", "description": "text"}, {"description": "only a description here"}]
+    )
     first, second = parse(body), parse(body)
     assert [i.id for i in first.items] == [i.id for i in second.items]
     assert len({i.id for i in first.items}) == 2
@@ -113,7 +117,10 @@ def test_atom_content_and_relative_links():
 def test_billion_laughs_does_not_expand():
     body = (
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + "".join(f'<!ENTITY lol{n} "{("&lol" + str(n - 1) + ";") * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 10))
+        + "".join(
+            f'<!ENTITY lol{n} "{("&lol" + str(n - 1) + ";") * 10 if n > 1 else "&lol;" * 10}">'
+            for n in range(1, 10)
+        )
         + ']><rss version="2.0"><channel><title>&lol9;</title><item><title>x &lol9;</title><guid>1</guid></item></channel></rss>'
     )
     result = parse(body)
@@ -143,6 +150,8 @@ def test_one_large_entity_referenced_thousands_of_times_stays_small(tmp_path):
         print(peak_mb, len(result.items))
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     peak_mb, _ = out.stdout.split()
     assert float(peak_mb) < 300  # without the defence this reaches gigabytes

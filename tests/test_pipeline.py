@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from bot.dispatch import dispatch_due
 from bot.store.feeds import feed_health
@@ -181,7 +181,9 @@ async def test_new_feed_backlog_is_stored_but_not_posted(feed_server, config_dir
 async def test_backlog_policy_newest_posts_only_the_newest_recent_items(feed_server, config_dir, make_bot):
     items = [story(n, hours_ago=n + 0.5) for n in range(6)] + [story(99, hours_ago=48)]
     url = feed_server.serve("/feed.xml", rss(items))
-    config_dir.write(feeds=[{"url": url}], settings={"backlog": {"mode": "newest", "count": 2, "hours": "24h"}})
+    config_dir.write(
+        feeds=[{"url": url}], settings={"backlog": {"mode": "newest", "count": 2, "hours": "24h"}}
+    )
     bot = make_bot(config_dir)
     _, output = await poll_and_dispatch(bot)
     assert "story number 0" in output and "story number 1" in output
@@ -207,8 +209,11 @@ async def test_non_matching_items_are_stored_but_not_alerted(feed_server, config
     clock = TestClock(time.time())
     bot = make_bot(config_dir, clock=clock)
     await poll_and_dispatch(bot)
-    unrelated = story(3, title="Prometheus 3.0 adds native histograms to the monitoring toolkit",
-                      description="Grafana Labs and the CNCF community ship PromQL changes.")  # fmt: skip
+    unrelated = story(
+        3,
+        title="Prometheus 3.0 adds native histograms to the monitoring toolkit",
+        description="Grafana Labs and the CNCF community ship PromQL changes.",
+    )
     feed_server.serve("/feed.xml", rss([unrelated]))
     due_everything(clock)
     report, output = await poll_and_dispatch(bot)
@@ -218,7 +223,9 @@ async def test_non_matching_items_are_stored_but_not_alerted(feed_server, config
 
 async def test_a_broken_feed_is_recorded_and_the_others_carry_on(feed_server, config_dir, make_bot):
     good = feed_server.serve("/good.xml", rss([]))
-    html = feed_server.serve("/html", "<!doctype html><html><body>Sign in</body></html>", content_type="text/html")
+    html = feed_server.serve(
+        "/html", "<!doctype html><html><body>Sign in</body></html>", content_type="text/html"
+    )
     missing = feed_server.url("/missing.xml")
     config_dir.write(feeds=[{"url": good}, {"url": html}, {"url": missing}])
     clock = TestClock(time.time())
@@ -226,7 +233,7 @@ async def test_a_broken_feed_is_recorded_and_the_others_carry_on(feed_server, co
     await poll_and_dispatch(bot)
     feed_server.serve("/good.xml", rss([story(1)]))
     due_everything(clock)
-    report, output = await poll_and_dispatch(bot)
+    _report, output = await poll_and_dispatch(bot)
     assert "story number 1" in output
     health = {row["url"]: row for row in feed_health(bot.db)}
     assert health[html]["last_error_kind"] == "not_a_feed"
@@ -239,7 +246,9 @@ async def test_a_broken_feed_is_recorded_and_the_others_carry_on(feed_server, co
 async def test_failing_feed_backs_off_exponentially_and_comes_back(feed_server, config_dir, make_bot):
     url = feed_server.serve("/flaky.xml", "oops", status=500)
     other = feed_server.serve("/ok.xml", rss([]))
-    config_dir.write(feeds=[{"url": url, "interval": "5m"}, {"url": other}], settings={"fetch": {"max_backoff": "1h"}})
+    config_dir.write(
+        feeds=[{"url": url, "interval": "5m"}, {"url": other}], settings={"fetch": {"max_backoff": "1h"}}
+    )
     clock = TestClock(time.time())
     bot = make_bot(config_dir, clock=clock)
 

@@ -4,6 +4,8 @@ Only this package writes SQL. One connection, used from the event loop's thread 
 write is a short transaction that never spans an `await` (see ../shared/PITFALLS.md).
 """
 
-from bot.store.db import Database, open_database, transaction
+from sqlite_utils import Database
+
+from bot.store.db import open_database, transaction
 
 __all__ = ["Database", "open_database", "transaction"]

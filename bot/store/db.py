@@ -91,8 +91,11 @@ def _v1_core_tables(db: Database) -> None:
         );
         """
     )
-    db["items"].enable_fts(
-        ["title", "summary"], fts_version="FTS5", create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    db.table("items").enable_fts(
+        ["title", "summary"],
+        fts_version="FTS5",
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
     )
 
 

@@ -79,9 +79,21 @@ def record_fetch(
                 " first_success_at = COALESCE(first_success_at, ?),"
                 " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
                 " body_hash = COALESCE(?, body_hash), items_seen = items_seen + ? WHERE url = ?",
-                [status, now, next_fetch_at, error, error_kind, now, now, etag, last_modified, body_hash,
-                 new_items, url],
-            )  # fmt: skip
+                [
+                    status,
+                    now,
+                    next_fetch_at,
+                    error,
+                    error_kind,
+                    now,
+                    now,
+                    etag,
+                    last_modified,
+                    body_hash,
+                    new_items,
+                    url,
+                ],
+            )
         else:
             db.execute(
                 "UPDATE feeds SET last_status = ?, last_fetch_at = ?, next_fetch_at = ?, error_count = ?,"
@@ -103,10 +115,13 @@ def postpone(db: Database, urls: Iterable[str], next_fetch_at: float, note: str)
 def resume_feed(db: Database, url: str, now: float) -> None:
     with transaction(db):
         db.execute(
-            "UPDATE feeds SET disabled_reason = NULL, error_count = 0, next_fetch_at = ? WHERE url = ?", [now, url]
+            "UPDATE feeds SET disabled_reason = NULL, error_count = 0, next_fetch_at = ? WHERE url = ?",
+            [now, url],
         )
 
 
 def feed_health(db: Database) -> list[dict[str, Any]]:
     """Every feed row, for `status`: name, last status and error, next fetch, items seen."""
-    return list(db.query("SELECT * FROM feeds ORDER BY (error_count > 0 OR disabled_reason IS NOT NULL) DESC, url"))
+    return list(
+        db.query("SELECT * FROM feeds ORDER BY (error_count > 0 OR disabled_reason IS NOT NULL) DESC, url")
+    )

@@ -28,11 +28,21 @@ def insert_new_items(db: Database, items: Sequence[Item], *, now: float, backlog
             " published_at, seen_at, last_seen_at, backlog) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT DO NOTHING RETURNING id",
             [
-                item.id, item.feed_url, item.guid, item.link, item.canonical_link, item.story_key, item.title,
-                item.summary, item.source, item.published.timestamp() if item.published else None, now, now,
+                item.id,
+                item.feed_url,
+                item.guid,
+                item.link,
+                item.canonical_link,
+                item.story_key,
+                item.title,
+                item.summary,
+                item.source,
+                item.published.timestamp() if item.published else None,
+                now,
+                now,
                 int(backlog),
             ],
-        ).fetchone()  # fmt: skip
+        ).fetchone()
         if inserted:
             fresh.append(item)
     return fresh

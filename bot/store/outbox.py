@@ -33,14 +33,23 @@ def enqueue(db: Database, item_id: str, planned: Iterable[PlannedDelivery], *, n
         cursor = db.execute(
             "INSERT INTO deliveries (item_id, platform, channel, rules, terms, next_attempt_at, created_at)"
             " VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            [item_id, delivery.platform, delivery.channel, json.dumps(list(delivery.rules)),
-             json.dumps(list(delivery.terms)), now, now],
-        )  # fmt: skip
+            [
+                item_id,
+                delivery.platform,
+                delivery.channel,
+                json.dumps(list(delivery.rules)),
+                json.dumps(list(delivery.terms)),
+                now,
+                now,
+            ],
+        )
         added += cursor.rowcount
     return added
 
 
-def due_deliveries(db: Database, *, now: float, platforms: Collection[str], limit: int = 100) -> list[DueDelivery]:
+def due_deliveries(
+    db: Database, *, now: float, platforms: Collection[str], limit: int = 100
+) -> list[DueDelivery]:
     """Pending rows whose time has come, oldest first, for the connected platforms."""
     if not platforms:
         return []
@@ -57,17 +66,44 @@ def due_deliveries(db: Database, *, now: float, platforms: Collection[str], limi
 
 
 def _due_from_row(row: tuple) -> DueDelivery:  # type: ignore[type-arg]
-    (delivery_id, platform, channel, rules, terms, attempts, item_id, feed_url, title, link, canonical,
-     guid, summary, published_at, source, story_key, feed_name) = row  # fmt: skip
+    (
+        delivery_id,
+        platform,
+        channel,
+        rules,
+        terms,
+        attempts,
+        item_id,
+        feed_url,
+        title,
+        link,
+        canonical,
+        guid,
+        summary,
+        published_at,
+        source,
+        story_key,
+        feed_name,
+    ) = row
     item = Item(
-        id=item_id, feed_url=feed_url, title=title, link=link, canonical_link=canonical, guid=guid,
-        summary=summary, source=source, story_key=story_key,
+        id=item_id,
+        feed_url=feed_url,
+        title=title,
+        link=link,
+        canonical_link=canonical,
+        guid=guid,
+        summary=summary,
+        source=source,
+        story_key=story_key,
         published=datetime.fromtimestamp(published_at, tz=UTC) if published_at is not None else None,
-    )  # fmt: skip
+    )
     alert = Alert(
-        delivery_id=delivery_id, item=item, rules=tuple(json.loads(rules)), terms=tuple(json.loads(terms)),
+        delivery_id=delivery_id,
+        item=item,
+        rules=tuple(json.loads(rules)),
+        terms=tuple(json.loads(terms)),
         feed_name=feed_name or "",
-    )  # fmt: skip
+    )
     return DueDelivery(platform=platform, channel=channel, attempts=attempts, alert=alert)
 
 
@@ -99,7 +135,9 @@ def mark_retry(db: Database, delivery_id: int, *, error: str, next_attempt_at: f
 
 def mark_failed(db: Database, delivery_id: int, *, error: str) -> None:
     with transaction(db):
-        db.execute("UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?", [error, delivery_id])
+        db.execute(
+            "UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?", [error, delivery_id]
+        )
 
 
 def release_interrupted(db: Database) -> int:
@@ -110,4 +148,6 @@ def release_interrupted(db: Database) -> int:
 
 
 def queue_depth(db: Database) -> int:
-    return int(db.execute("SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')").fetchone()[0])
+    return int(
+        db.execute("SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')").fetchone()[0]
+    )

@@ -1,0 +1,124 @@
+"""The command line as operators use it: real subprocesses, a local feed server, a temp database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from tests.fakes.feed_server import rss
+
+
+def bot_env(config_dir, db: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(BOT_CONFIG=str(config_dir.path), BOT_DB=str(db), PYTHONUNBUFFERED="1")
+    return env
+
+
+async def run_bot(*args: str, env: dict[str, str], stdin: bytes | None = None, limit: float = 60):  # type: ignore[no-untyped-def]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), limit)
+    return process.returncode, out.decode(), err.decode()
+
+
+def fresh_items() -> list[dict[str, str]]:
+    when = format_datetime(datetime.now(UTC) - timedelta(minutes=10))
+    return [
+        {
+            "title": "Bezos and Vik Bajaj’s Project Prometheus buys an aerospace supplier",
+            "guid": "p1",
+            "link": "https://news.example.com/p1",
+            "pubDate": when,
+            "description": "The $100 billion fund's first deal.",
+        },
+        {
+            "title": "Prometheus 3.0 released with PromQL improvements",
+            "guid": "m1",
+            "link": "https://news.example.com/m1",
+            "pubDate": when,
+            "description": "Grafana dashboards updated.",
+        },
+    ]
+
+
+async def test_match_reads_json_lines_and_writes_verdicts(config_dir, tmp_path):
+    config_dir.write()
+    lines = [
+        {"id": "a", "title": "Project Prometheus hires", "summary": "", "link": "https://x/a"},
+        {"id": "b", "title": "Grafana adds Prometheus exporters", "summary": "monitoring"},
+    ]
+    stdin = ("\n".join(json.dumps(line) for line in lines) + "\nnot json\n").encode()
+    code, out, err = await run_bot("match", env=bot_env(config_dir, tmp_path / "db.sqlite"), stdin=stdin)
+    assert code == 0, err
+    results = [json.loads(line) for line in out.splitlines()]
+    assert results[0]["id"] == "a" and results[0]["matched"] is True and "prometheus" in results[0]["rules"]
+    assert results[1] == {"id": "b", "matched": False, "rules": [], "terms": []}
+    assert "error" in results[2]
+
+
+async def test_poll_once_dry_run_prints_alerts_and_changes_nothing(feed_server, config_dir, tmp_path):
+    url = feed_server.serve("/feed.xml", rss(fresh_items()))
+    config_dir.write(
+        feeds=[{"url": url}], settings={"backlog": {"mode": "newest", "count": 5, "hours": "24h"}}
+    )
+    db = tmp_path / "bot.db"
+    code, out, err = await run_bot("poll", "--once", "--dry-run", env=bot_env(config_dir, db))
+    assert code == 0, err
+    assert "aerospace supplier" in out and "PromQL" not in out
+    assert not db.exists()
+
+    code, out, err = await run_bot("poll", "--once", env=bot_env(config_dir, db))
+    assert code == 0 and "aerospace supplier" in out
+    code, out, err = await run_bot("poll", "--once", env=bot_env(config_dir, db))
+    assert "aerospace supplier" not in out  # posted once, ever
+
+    code, out, err = await run_bot("status", env=bot_env(config_dir, db))
+    assert code == 0 and "1 feeds, 0 failing" in out
+
+
+async def test_run_posts_to_the_console_and_stops_cleanly_on_sigterm(feed_server, config_dir, tmp_path):
+    url = feed_server.serve("/feed.xml", rss(fresh_items()))
+    config_dir.write(
+        feeds=[{"url": url}], settings={"backlog": {"mode": "newest", "count": 5, "hours": "24h"}}
+    )
+    db = tmp_path / "bot.db"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=bot_env(config_dir, db),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 60)
+    assert b"aerospace supplier" in line
+    process.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(process.wait(), 20)
+    assert code == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status, message_ref FROM deliveries").fetchall() == [
+            ("sent", "console:1")
+        ]
+
+
+async def test_poll_once_exits_non_zero_when_every_feed_fails(config_dir, tmp_path):
+    config_dir.write(feeds=[{"url": "http://127.0.0.1:9/a.xml"}])
+    code, _, err = await run_bot("poll", "--once", env=bot_env(config_dir, tmp_path / "db"))
+    assert code == 1 and "failed" in err
