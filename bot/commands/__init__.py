@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000  # characters after the command name
 MAX_IMPORT_TEXT = 100_000  # `feeds import` carries a whole OPML document
+FACT_EDITS = ("add", "remove")
 Handler = Callable[[Context, ParsedCommand], Reply | Awaitable[Reply]]
 
 
@@ -126,7 +127,7 @@ class CommandCore:
             "audit": admin.audit,
         }
         if parsed.name == "facts":
-            return read.facts if not parsed.action else admin.facts_edit
+            return admin.facts_edit if parsed.action in FACT_EDITS else read.facts
         return handlers.get(parsed.name)
 
     @staticmethod
@@ -164,7 +165,7 @@ class CommandCore:
 
 def _needs_admin(parsed: ParsedCommand) -> bool:
     if parsed.name == "facts":
-        return bool(parsed.action)
+        return parsed.action in FACT_EDITS
     return parsed.name in ("rules", "feeds", "routes", "audit")
 
 

@@ -81,7 +81,7 @@ def search(ctx: Context, cmd: ParsedCommand) -> Reply:
 
 
 def facts(ctx: Context, cmd: ParsedCommand) -> Reply:
-    if cmd.args or cmd.options:
+    if cmd.action not in ("", "list") or cmd.args or cmd.options:
         raise usage_error("facts takes no arguments.", usage_of("facts", ctx.command))
     zone = ctx.config.settings.timezone
     entries = [
