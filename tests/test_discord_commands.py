@@ -4,7 +4,6 @@ through discord.py to the fake Discord, where they are recorded. No gateway conn
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,16 +14,12 @@ from bot.adapters.discord import build_command_tree, set_discord_api_url
 from bot.adapters.discord_commands import NewsBotClient, command_line
 from bot.errors import CommandError
 from bot.model import CommandRequest, Reply, ReplyEntry
-from tests.fakes.discord_api import APPLICATION_ID, FakeDiscord
+from tests.fakes.discord_api import CHANNEL, GUILD, USER, FakeDiscord, make_interaction
 
-GUILD = 333333333333333333
-CHANNEL = 444444444444444444
-USER = 555555555555555555
 ADMIN_ROLE = 666666666666666666
 MANAGE_GUILD = 1 << 5
 SUBCOMMANDS = ("latest", "search", "facts", "status", "help", "rules", "feeds", "routes", "audit")
 ADMIN_SUBCOMMANDS = {"rules", "feeds", "routes", "audit"}
-_ids = itertools.count(700000000000000001)
 
 
 class RecordingHandler:
@@ -62,54 +57,6 @@ async def client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
     await c.close()
 
 
-def interaction(
-    fake: FakeDiscord,
-    client: discord.Client,
-    subcommand: str,
-    options: dict[str, Any] | None = None,
-    *,
-    kind: int = 2,
-    focused: str | None = None,
-    permissions: int = 0,
-    roles: tuple[int, ...] = (),
-) -> discord.Interaction:
-    """A real Interaction built from the payload Discord would send for `/news <subcommand>`."""
-    token = f"interaction-token-{next(_ids)}"
-    fake.interaction_tokens.add(token)
-    types = {str: 3, int: 4}
-    sub_options = [
-        {"name": k, "type": types[type(v)], "value": v, **({"focused": True} if k == focused else {})}
-        for k, v in (options or {}).items()
-    ]
-    payload = {
-        "id": str(next(_ids)),
-        "application_id": str(APPLICATION_ID),
-        "type": kind,
-        "token": token,
-        "version": 1,
-        "guild_id": str(GUILD),
-        "channel": {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "news", "position": 0},
-        "member": {
-            "user": {"id": str(USER), "username": "reader", "discriminator": "0", "avatar": None},
-            "roles": [str(r) for r in roles],
-            "permissions": str(permissions),
-            "joined_at": "2025-11-20T00:00:00+00:00",
-            "flags": 0,
-        },
-        "data": {
-            "id": "1",
-            "name": "news",
-            "type": 1,
-            "options": [{"name": subcommand, "type": 1, "options": sub_options}],
-        },
-        "attachment_size_limit": 8 * 1024 * 1024,
-        "app_permissions": "0",
-        "locale": "en-US",
-        "entitlements": [],
-    }
-    return discord.Interaction(data=payload, state=client._connection)  # type: ignore[arg-type]
-
-
 async def run(
     fake: FakeDiscord,
     client: discord.Client,
@@ -117,7 +64,7 @@ async def run(
     *args: Any,
     **kw: Any,
 ) -> None:
-    await tree._call(interaction(fake, client, *args, **kw))
+    await tree._call(make_interaction(fake, client, *args, **kw))
 
 
 async def test_latest_sends_the_core_text_line_and_the_reply_goes_over_http(
@@ -256,7 +203,10 @@ async def test_a_crashing_handler_gets_a_private_error_reply(
 
 
 async def test_rule_names_are_autocompleted(fake: FakeDiscord, client: discord.Client) -> None:
-    names = {"rule": ["prometheus", "bajaj", "project-prometheus-funding"], "feed": ["Reuters"]}
+    names = {
+        "rules": ["prometheus", "bajaj", "project-prometheus-funding"],
+        "feeds": ["https://x.example/rss"],
+    }
     tree = build_command_tree(client, RecordingHandler(), name_lookup=lambda kind: names[kind])
 
     await run(fake, client, tree, "latest", {"rule": "prom"}, kind=4, focused="rule")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Coroutine, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -24,7 +24,7 @@ from bot.render.discord import render_discord_reply
 
 log = logging.getLogger(__name__)
 
-NameLookup = Callable[[str], list[str]]  # kind ("rule" | "feed") -> names
+NameLookup = Callable[[Literal["rules", "feeds"]], list[str]]  # e.g. bot.commands.CommandCore.names
 Autocomplete = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
 # Suggestions only (the actions bot.commands knows): the core accepts or refuses what is typed.
 RULES_ACTIONS = ("list", "add", "edit", "remove", "enable", "disable", "test", "reset")
@@ -53,8 +53,8 @@ def build_command_tree(
     hint = _AdminHint(frozenset(int(r) for r in admin_role_ids), manage_server_is_admin)
     answer = _Answerer(handle_command, hint, defer_after)
     group = app_commands.Group(name=group_name, description="Project Prometheus news alerts")
-    rule_names = _names_autocomplete(name_lookup, "rule")
-    feed_names = _names_autocomplete(name_lookup, "feed")
+    rule_names = _names_autocomplete(name_lookup, "rules")
+    feed_names = _names_autocomplete(name_lookup, "feeds")
 
     @group.command(name="latest", description="Show the latest matched stories")
     @app_commands.describe(
@@ -204,7 +204,7 @@ class _AdminHint:
         return any(r in self.role_ids for r in role_ids)
 
 
-def _names_autocomplete(lookup: NameLookup | None, kind: str) -> Autocomplete:
+def _names_autocomplete(lookup: NameLookup | None, kind: Literal["rules", "feeds"]) -> Autocomplete:
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         if lookup is None or " " in current.strip():  # past the name: nothing to suggest
             return []

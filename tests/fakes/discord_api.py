@@ -16,10 +16,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
 from aiohttp import web
 
 APPLICATION_ID = 424242424242424242
 BOT_USER_ID = 111111111111111111
+GUILD = 333333333333333333
+CHANNEL = 444444444444444444
+USER = 555555555555555555
+_interaction_ids = itertools.count(700000000000000001)
 
 
 @dataclass
@@ -291,3 +296,50 @@ def _validate(payload: dict[str, Any]) -> dict[str, str] | None:
         problems["embeds"] = "Embed size exceeds maximum size of 6000"
     return problems or None
 
+
+def make_interaction(
+    fake: FakeDiscord,
+    client: discord.Client,
+    subcommand: str,
+    options: dict[str, Any] | None = None,
+    *,
+    kind: int = 2,
+    focused: str | None = None,
+    permissions: int = 0,
+    roles: tuple[int, ...] = (),
+) -> discord.Interaction:
+    """A real Interaction built from the payload Discord would send for `/news <subcommand>`."""
+    token = f"interaction-token-{next(_interaction_ids)}"
+    fake.interaction_tokens.add(token)
+    types = {str: 3, int: 4}
+    sub_options = [
+        {"name": k, "type": types[type(v)], "value": v, **({"focused": True} if k == focused else {})}
+        for k, v in (options or {}).items()
+    ]
+    payload = {
+        "id": str(next(_interaction_ids)),
+        "application_id": str(APPLICATION_ID),
+        "type": kind,
+        "token": token,
+        "version": 1,
+        "guild_id": str(GUILD),
+        "channel": {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "news", "position": 0},
+        "member": {
+            "user": {"id": str(USER), "username": "reader", "discriminator": "0", "avatar": None},
+            "roles": [str(r) for r in roles],
+            "permissions": str(permissions),
+            "joined_at": "2025-11-20T00:00:00+00:00",
+            "flags": 0,
+        },
+        "data": {
+            "id": "1",
+            "name": "news",
+            "type": 1,
+            "options": [{"name": subcommand, "type": 1, "options": sub_options}],
+        },
+        "attachment_size_limit": 8 * 1024 * 1024,
+        "app_permissions": "0",
+        "locale": "en-US",
+        "entitlements": [],
+    }
+    return discord.Interaction(data=payload, state=client._connection)  # type: ignore[arg-type]
