@@ -211,9 +211,9 @@ def _find(ctx: Context, url: str, *, reload: bool = False) -> FeedConfig | None:
 def _target(ctx: Context, cmd: ParsedCommand, name: str) -> FeedConfig:
     """The feed named by URL, list number or exact name."""
     usage = usage_of(name, ctx.command)
-    if len(cmd.args) != 1 or cmd.options:
-        raise usage_error("Give one feed: its URL or its number in feeds list.", usage)
-    wanted = cmd.args[0]
+    if not cmd.args or cmd.options:
+        raise usage_error("Give one feed: its URL, its name or its number in feeds list.", usage)
+    wanted = " ".join(cmd.args)
     feeds_now = ctx.config.feeds
     if wanted.isdigit() and 1 <= int(wanted) <= len(feeds_now):
         return feeds_now[int(wanted) - 1]
