@@ -31,10 +31,14 @@ class Part:
             return False
         return token.startswith(self.text) if self.prefix else token == self.text
 
+    def present(self, doc: Doc) -> bool:
+        """Whether the word occurs at all: a cheap test before any position work."""
+        return bool(doc.words_with_prefix(self.text)) if self.prefix else self.text in doc.vocab
+
     def positions(self, doc: Doc) -> list[int]:
         if not self.prefix:
             return doc.index.get(self.text, [])
-        found = [ps for token, ps in doc.index.items() if token.startswith(self.text)]
+        found = [doc.index[word] for word in doc.words_with_prefix(self.text)]
         return found[0] if len(found) == 1 else sorted(p for ps in found for p in ps)
 
 
@@ -76,7 +80,7 @@ class Word(Node):
 
     def test(self, doc: Doc) -> bool:
         if self.field == "any" and not self.part.prefix:
-            return self.part.text in doc.index  # the hot path: one dict look-up
+            return self.part.text in doc.vocab  # the hot path: one set look-up
         return bool(self.spans(doc))
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
@@ -91,8 +95,18 @@ class Phrase(Node):
 
     def __init__(self, parts: tuple[Part, ...], field: str, source: str) -> None:
         self.parts, self.field, self.source = parts, field, source
+        self.exact = frozenset(part.text for part in parts if not part.prefix)
+        self.prefixes = [part for part in parts if part.prefix]
 
     def spans(self, doc: Doc) -> list[Span]:
+        if not (self.exact <= doc.vocab and all(part.present(doc) for part in self.prefixes)):
+            return []  # most phrases stop here, without building the position index
+        found: list[Span] | None = doc.memo.get(id(self))
+        if found is None:
+            found = doc.memo[id(self)] = self._find(doc)
+        return found
+
+    def _find(self, doc: Doc) -> list[Span]:
         tokens, last = doc.tokens, len(self.parts) - 1
         out: list[Span] = []
         for p in self.parts[0].positions(doc):
@@ -122,6 +136,14 @@ class Near(Node):
 
     def _hits(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
         """Each chain that satisfies the distances: its overall span and the operand spans in it."""
+        if not (self.first.test(doc) and all(node.test(doc) for _, node in self.rest)):
+            return []
+        found: list[tuple[Span, tuple[Span, ...]]] | None = doc.memo.get(id(self))
+        if found is None:
+            found = doc.memo[id(self)] = self._find(doc)
+        return found
+
+    def _find(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
         hits: list[tuple[Span, tuple[Span, ...]]] = [(s, (s,)) for s in self.first.spans(doc)]
         for distance, node in self.rest:
             if not hits:
@@ -166,12 +188,17 @@ class Near(Node):
 class And(Node):
     def __init__(self, children: list[Node], source: str) -> None:
         self.children, self.source = children, source
+        # Plain words (any field, no wildcard) are required together in one subset test.
+        plain = [c for c in children if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
+        self.plain_words = frozenset(c.part.text for c in plain)
+        self.others = [c for c in children if c not in plain]
 
     def test(self, doc: Doc) -> bool:
-        return all(child.test(doc) for child in self.children)
+        return self.plain_words <= doc.vocab and all(child.test(doc) for child in self.others)
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
-        for child in self.children:
+        _collect_plain(self.plain_words, doc, out)
+        for child in self.others:
             child.collect(doc, out)
 
     def explain(self, doc: Doc) -> ExplainNode:
@@ -183,16 +210,24 @@ class Or(Node):
     def __init__(self, children: list[Node], source: str) -> None:
         self.children, self.source = children, source
         self.positional = all(child.positional for child in children)
+        # Plain words (any field, no wildcard) are tested together in one set operation.
+        plain = [c for c in children if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
+        self.plain_words = frozenset(c.part.text for c in plain)
+        self.others = [c for c in children if c not in plain]
 
     def test(self, doc: Doc) -> bool:
-        return any(child.test(doc) for child in self.children)
+        if not self.plain_words.isdisjoint(doc.vocab):
+            return True
+        return any(child.test(doc) for child in self.others)
 
     def spans(self, doc: Doc) -> list[Span]:
         return sorted({s for child in self.children for s in child.spans(doc)})
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
-        for child in self.children:
-            if child.test(doc):
+        _collect_plain(self.plain_words, doc, out)
+        for child in self.others:
+            # A positional child collects only what it found, so it needs no separate test.
+            if child.positional or child.test(doc):
                 child.collect(doc, out)
 
     def explain(self, doc: Doc) -> ExplainNode:
@@ -210,3 +245,12 @@ class Not(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         inner = self.child.explain(doc)
         return ExplainNode(self.source, "not", not inner.matched, (), (inner,))
+
+
+def _collect_plain(words: frozenset[str], doc: Doc, out: list[Span]) -> None:
+    """Spans of the plain words (any field, no wildcard) of an AND or OR that occur in the item."""
+    present = words & doc.vocab
+    if present:
+        index = doc.index
+        for word in present:
+            out.extend((p, p) for p in index[word][:MAX_COLLECTED])

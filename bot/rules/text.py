@@ -14,9 +14,10 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import Any
 
 # Letters (no digits, no underscore) joined by apostrophes, or digits joined by . or ,
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*|\d+(?:[.,]\d+)*")
@@ -58,45 +59,64 @@ def iter_words(text: str) -> Iterator[tuple[str, int, int]]:
         yield normalise_word(m.group()), m.start(), m.end()
 
 
+def _normalised(text: str) -> list[str]:
+    """The normalised words of `prepare`d text; the hot path, so mostly C-level calls."""
+    cached = _norm_cache.get
+    return [cached(raw) or normalise_word(raw) for raw in _WORD.findall(text)]
+
+
 def words_of(text: str) -> list[str]:
     """Just the normalised words of `text` (used for rule words and phrases)."""
-    return [w for w, _, _ in iter_words(prepare(text))]
+    return _normalised(prepare(text))
 
 
-@dataclass
 class Doc:
     """One item's title and summary, tokenised once and shared by every rule.
 
     Positions index one list: the title's words, one `None` separator, then the summary's words.
     The separator keeps phrases from running across fields; NEAR checks fields explicitly.
+    `vocab` answers "is this word anywhere" in one set look-up; the position index and the
+    character spans (needed only for phrases, NEAR, fields and highlighting) are built on first use.
     """
 
-    title: str
-    summary: str
-    tokens: list[str | None]
-    spans: list[tuple[int, int]]  # character offsets of each token in its own field
-    boundary: int  # position of the separator: title < boundary < summary
-    index: dict[str, list[int]] = field(default_factory=dict)
+    __slots__ = ("_index", "_sorted", "_spans", "boundary", "memo", "summary", "title", "tokens", "vocab")
+
+    def __init__(self, title: str, summary: str) -> None:
+        self.title, self.summary = prepare(title), prepare(summary)
+        title_words = _normalised(self.title)
+        self.boundary = len(title_words)
+        self.tokens: list[str | None] = [*title_words, None, *_normalised(self.summary)]
+        self.vocab: set[str | None] = set(self.tokens)
+        self._index: dict[str, list[int]] | None = None
+        self._spans: list[tuple[int, int]] | None = None
+        self._sorted: list[str] | None = None
+        self.memo: dict[int, Any] = {}  # per-node results (keyed by id) so shared work runs once
+
+    def words_with_prefix(self, prefix: str) -> list[str]:
+        """The distinct words starting with `prefix`, found by binary search in the sorted vocabulary."""
+        if self._sorted is None:
+            self._sorted = sorted(t for t in self.vocab if t is not None)
+        words, i = self._sorted, bisect_left(self._sorted, prefix)
+        found = []
+        while i < len(words) and words[i].startswith(prefix):
+            found.append(words[i])
+            i += 1
+        return found
 
     @classmethod
     def of(cls, title: str, summary: str) -> Doc:
-        title, summary = prepare(title), prepare(summary)
-        tokens: list[str | None] = []
-        spans: list[tuple[int, int]] = []
-        for word, start, end in iter_words(title):
-            tokens.append(word)
-            spans.append((start, end))
-        boundary = len(tokens)
-        tokens.append(None)
-        spans.append((0, 0))
-        for word, start, end in iter_words(summary):
-            tokens.append(word)
-            spans.append((start, end))
-        index: dict[str, list[int]] = {}
-        for pos, token in enumerate(tokens):
-            if token is not None:
-                index.setdefault(token, []).append(pos)
-        return cls(title, summary, tokens, spans, boundary, index)
+        return cls(title, summary)
+
+    @property
+    def index(self) -> dict[str, list[int]]:
+        """Word -> its positions, in order."""
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for pos, token in enumerate(self.tokens):
+                if token is not None:
+                    index.setdefault(token, []).append(pos)
+            self._index = index
+        return self._index
 
     def in_field(self, pos: int, field_name: str) -> bool:
         if field_name == "title":
@@ -110,5 +130,8 @@ class Doc:
 
     def surface(self, start: int, end: int) -> str:
         """The original text from token `start` through token `end` (same field)."""
+        if self._spans is None:
+            title = [m.span() for m in _WORD.finditer(self.title)]
+            self._spans = [*title, (0, 0), *(m.span() for m in _WORD.finditer(self.summary))]
         text = self.title if start < self.boundary else self.summary
-        return text[self.spans[start][0] : self.spans[end][1]]
+        return text[self._spans[start][0] : self._spans[end][1]]
