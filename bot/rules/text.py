@@ -14,8 +14,8 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
