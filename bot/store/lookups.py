@@ -19,6 +19,7 @@ STORY_AT = "MIN(COALESCE(i.published_at, i.seen_at), i.seen_at)"
 _STORY_COLUMNS = f"i.id, i.title, i.link, i.summary, i.source, i.feed_url, {STORY_AT} AS story_at"
 # Below this many candidate matches, sorting them is cheaper than walking every item in time order.
 _SMALL_MATCH_SET = 5000
+SEARCH_CANDIDATES = 2000
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,17 @@ def latest_matched(db: Database, *, limit: int, offset: int = 0, rule: str | Non
 
 
 def search_items(db: Database, fts_query: str, *, limit: int, offset: int = 0) -> list[StoryRow]:
-    """Stored items matching an FTS5 query (already safely quoted), best first, newest first on ties."""
+    """Stored items matching an FTS5 query (already safely quoted), best first, newest first on ties.
+
+    Ranks the SEARCH_CANDIDATES most recently stored hits: every hit for a specific query, the
+    recent ones for a word that is in nearly every story (ranking 100,000 hits takes ~175 ms).
+    """
     sql = (
-        f"WITH hits AS (SELECT rowid, rank FROM items_fts WHERE items_fts MATCH ?) "
+        "WITH hits AS (SELECT rowid, rank FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
         f"SELECT {_STORY_COLUMNS} FROM hits JOIN items i ON i.rowid = hits.rowid "
         "ORDER BY hits.rank, story_at DESC, i.rowid DESC LIMIT ? OFFSET ?"
     )
-    rows = db.execute(sql, [fts_query, limit, offset]).fetchall()
+    rows = db.execute(sql, [fts_query, SEARCH_CANDIDATES, limit, offset]).fetchall()
     return _with_rules(db, [StoryRow(*row) for row in rows])
 
 
