@@ -9,7 +9,7 @@ tokens: nothing here can backtrack. Pure: no I/O.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from bot.rules.explain import ExplainNode
@@ -149,23 +149,13 @@ class Near(Node):
             if not hits:
                 break
             others = sorted(node.spans(doc))
-            starts = [s for s, _ in others]
             longest = max((b1 - b0 for b0, b1 in others), default=0)
-            joined: list[tuple[Span, tuple[Span, ...]]] = []
+            joined: dict[Span, tuple[Span, ...]] = {}
             for (a0, a1), parts in hits:
-                lo = bisect_left(starts, a0 - distance - longest)
-                hi = bisect_right(starts, a1 + distance)
-                best: Span | None = None
-                best_gap = distance + 1
-                for b0, b1 in others[lo:hi]:
-                    if not doc.same_field(a0, b0):
-                        continue
-                    gap = max(b0 - a1, a0 - b1, 0)
-                    if gap < best_gap:
-                        best, best_gap = (b0, b1), gap
-                if best is not None:  # keep the nearest partner only: bounded work per span
-                    joined.append(((min(a0, best[0]), max(a1, best[1])), (*parts, best)))
-            hits = joined
+                # Only the nearest partner on each side: bounded work however often words repeat.
+                for b0, b1 in _nearest(doc, others, longest, (a0, a1), distance):
+                    joined.setdefault((min(a0, b0), max(a1, b1)), (*parts, (b0, b1)))
+            hits = list(joined.items())
         return hits
 
     def spans(self, doc: Doc) -> list[Span]:
@@ -254,3 +244,28 @@ def _collect_plain(words: frozenset[str], doc: Doc, out: list[Span]) -> None:
         index = doc.index
         for word in present:
             out.extend((p, p) for p in index[word][:MAX_COLLECTED])
+
+
+def _nearest(doc: Doc, others: list[Span], longest: int, a: Span, distance: int) -> list[Span]:
+    """The spans of `others` (sorted; none longer than `longest`) nearest to `a` on each side.
+
+    After: the first span starting at or after a0 (its gap only grows with its start). Before: the
+    span starting before a0 that ends latest, found by walking back while a longer span could
+    still end later; operand spans are short, so that walk is a step or two.
+    """
+    a0, a1 = a
+    found: list[Span] = []
+    i = bisect_left(others, (a0, -1))
+    if i < len(others) and doc.same_field(a0, others[i][0]) and others[i][0] - a1 <= distance:
+        found.append(others[i])
+    best: Span | None = None
+    j = i - 1
+    while j >= 0 and others[j][0] + longest >= max(a0 - distance, best[1] + 1 if best else 0):
+        if not doc.same_field(a0, others[j][0]):
+            break
+        if best is None or others[j][1] > best[1]:
+            best = others[j]
+        j -= 1
+    if best is not None and a0 - best[1] <= distance:
+        found.append(best)
+    return found
