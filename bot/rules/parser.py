@@ -125,6 +125,7 @@ class _Parser:
             if self.tok.kind != ")":
                 raise self._error(f"')' to close the '(' at position {tok.pos}")
             self.i += 1
+            node.source = self._source(tok.pos)  # explanations show the group as written
             return node
         previous = self.tokens[self.i - 1].kind if self.i else ""
         after = f" after {previous}" if previous in ("AND", "OR", "NOT", "NEAR") else ""

@@ -43,7 +43,11 @@ class CompiledQuery:
         """The text that made the query true, as written in the item, in reading order."""
         spans: list[Span] = []
         self.root.collect(doc, spans)
-        return tuple(dict.fromkeys(doc.surface(s, e) for s, e in sorted(set(spans))))
+        kept: list[Span] = []
+        for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
+            if not kept or end > kept[-1][1]:  # a span inside one already kept adds nothing
+                kept.append((start, end))
+        return tuple(dict.fromkeys(doc.surface(s, e) for s, e in kept))
 
     def matches(self, title: str, summary: str) -> bool:
         return self.test(Doc.of(title, summary))
