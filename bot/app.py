@@ -122,10 +122,17 @@ class Bot:
             http=self.http,
             parser=self.parser,
             load_config=self.config.effective,
-            compile_rules=self.config.ruleset,
-            active_platforms=set(self.senders),
+            reachable=self.can_deliver,
             clock=self.clock,
         )
+
+    def can_deliver(self, platform: str, channel: str) -> bool:
+        """Whether a connected adapter can post to this channel (Discord channel ids need the bot token)."""
+        if platform not in self.senders:
+            return False
+        if platform == "discord" and not channel.startswith("https://"):
+            return bool(self.env.discord_bot_token)
+        return True
 
     async def close(self) -> None:
         for sender in self.senders.values():

@@ -47,9 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the service (scheduler and every configured adapter)").set_defaults(
-        handler=_run
+    run = sub.add_parser("run", help="run the service (scheduler and every configured adapter)")
+    run.add_argument(
+        "--slack-http",
+        action="store_true",
+        help="answer Slack over HTTP on $PORT even if SLACK_APP_TOKEN is set",
     )
+    run.set_defaults(handler=_run)
     poll = sub.add_parser("poll", help="run poll cycles by hand")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--dry-run", action="store_true", help="print what would be posted; change nothing")
@@ -83,7 +87,7 @@ def _env() -> Environment:
 def _run(args: argparse.Namespace) -> int:
     from bot.runner import run_service
 
-    asyncio.run(run_service(_env()))
+    asyncio.run(run_service(_env(), slack_http=args.slack_http))
     return 0
 
 

@@ -45,5 +45,5 @@ def setup_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "discord.gateway"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "discord.gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,20 +1,23 @@
-"""Parse fetched feed bytes with feedparser and normalise the entries (pure: no network, no db).
+"""Parse fetched feed bytes with feedparser, normalise the entries and match them against the
+rules (pure: no network, no database, no clock read).
 
-Runs in a worker process (see bot.parse_pool) because feedparser takes tens of milliseconds per
-feed and would otherwise stall the event loop. Returns a ParsedFeed value in every case: broken
-input becomes `error_kind`/`error`, never an exception, so one bad feed never stops a cycle.
+Runs in a worker process (see bot.parse_pool) because feedparser and the matcher take tens of
+milliseconds per feed and would otherwise stall the event loop. Returns a ParsedFeed value in every
+case: broken input becomes `error_kind`/`error`, never an exception, so one bad feed never stops a
+cycle.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import feedparser
 
-from bot.model import Item
+from bot.model import Item, RuleMatch
 from bot.normalise import normalise_entry, plain_text
+from bot.rules import RuleSet, RuleSpec
 
 MAX_ENTRIES = 500  # a feed with more is truncated to its first (usually newest) entries
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -33,7 +36,7 @@ class ParsedFeed:
     error: str | None = None
     warning: str | None = None
     skipped_entries: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    matches: dict[str, tuple[RuleMatch, ...]] = field(default_factory=dict)  # item id -> rules that fired
 
     @property
     def ok(self) -> bool:
@@ -90,8 +93,29 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str | None, now: da
     return ParsedFeed(items=tuple(items), title=feed_title, warning=warning, skipped_entries=skipped)
 
 
-def parse_in_worker(body: bytes, url: str, content_type: str | None, now_timestamp: float) -> ParsedFeed:
-    """Picklable entry point for the process pool (datetimes travel as timestamps)."""
-    return parse_feed_bytes(
+RuleKey = tuple[tuple[str, str, bool], ...]  # (name, query, enabled) per rule: small to send to a worker
+_compiled_rules: dict[RuleKey, RuleSet] = {}  # per worker process: rules compile once, not per feed
+
+
+def match_items(items: tuple[Item, ...], ruleset: RuleSet) -> dict[str, tuple[RuleMatch, ...]]:
+    """Each item's matches (items matching nothing are left out)."""
+    found = {item.id: tuple(ruleset.match(item.title, item.summary)) for item in items}
+    return {item_id: matches for item_id, matches in found.items() if matches}
+
+
+def parse_in_worker(
+    body: bytes, url: str, content_type: str | None, now_timestamp: float, rules: RuleKey
+) -> ParsedFeed:
+    """Picklable entry point for the process pool: parse, normalise and match one feed."""
+    parsed = parse_feed_bytes(
         body, url=url, content_type=content_type, now=datetime.fromtimestamp(now_timestamp, tz=UTC)
     )
+    if not parsed.ok or not parsed.items:
+        return parsed
+    ruleset = _compiled_rules.get(rules)
+    if ruleset is None:
+        _compiled_rules.clear()
+        ruleset = _compiled_rules[rules] = RuleSet.compile(
+            [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules]
+        )
+    return replace(parsed, matches=match_items(parsed.items, ruleset))

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from bot.parse import ParsedFeed, parse_in_worker
+from bot.parse import ParsedFeed, RuleKey, parse_in_worker
 
 
 class ParsePool:
@@ -30,11 +30,20 @@ class ParsePool:
             )
         return self._executor
 
-    async def parse(self, body: bytes, *, url: str, content_type: str | None, now: datetime) -> ParsedFeed:
+    async def warm_up(self) -> None:
+        """Start the workers now (spawning takes a few hundred ms) rather than in the first cycle."""
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._workers)))
+
+    async def parse(
+        self, body: bytes, *, url: str, content_type: str | None, now: datetime, rules: RuleKey
+    ) -> ParsedFeed:
+        """Parse, normalise and match one feed in a worker process."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._pool(), parse_in_worker, body, url, content_type, now.timestamp()
+                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules
             )
         except BrokenProcessPool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh
@@ -45,3 +54,9 @@ class ParsePool:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _ready() -> bool:
+    import bot.parse  # noqa: F401  (imports feedparser and the matcher in the worker)
+
+    return True

@@ -1,8 +1,8 @@
-"""One poll cycle, top-down: fetch due feeds, parse, normalise, store, match, enqueue.
+"""One poll cycle, top-down: fetch due feeds, parse + normalise + match, store, enqueue.
 
-The deciding steps are pure functions from other modules (feed_policy, freshness, routing, the
-rule matcher); this module sequences them and does the I/O. A failing feed becomes a recorded
-error on that feed's row and the cycle carries on with the others.
+The deciding steps are pure functions from other modules (feed_policy, parse, freshness, routing);
+this module sequences them and does the I/O. A failing feed becomes a recorded error on that feed's
+row and the cycle carries on with the others.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,8 +23,7 @@ from bot.fetch import FetchResult, fetch_feed
 from bot.freshness import alertable_items
 from bot.parse import ParsedFeed
 from bot.parse_pool import ParsePool
-from bot.routing import plan_deliveries
-from bot.rules import RuleSet
+from bot.routing import Reachable, plan_deliveries
 from bot.store import transaction
 from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, record_fetch
 from bot.store.items import insert_new_items, record_matches
@@ -48,20 +47,29 @@ class CycleReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FeedFailure:
+    kind: str
+    message: str
+    status: int | None = None
+    retry_after: float | None = None
+
+
 @dataclass
 class Pipeline:
     db: Database
     http: httpx.AsyncClient
     parser: ParsePool
     load_config: Callable[[], BotConfig]  # the effective config: files plus chat edits
-    compile_rules: Callable[[BotConfig], RuleSet]
-    active_platforms: Collection[str]
+    reachable: Reachable
     clock: Callable[[], float]
+    # One feed's store step at a time: each is a short synchronous transaction, and taking turns
+    # lets the event loop run other work (slash commands, signals) between feeds.
+    _store_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run_cycle(self) -> CycleReport:
         now = self.clock()
         config = self.load_config()
-        ruleset = self.compile_rules(config)
         report = CycleReport(started_at=now)
 
         feeds = [feed for feed in config.feeds if feed.enabled]
@@ -80,10 +88,7 @@ class Pipeline:
             return report
 
         await asyncio.gather(
-            *(
-                self._process(config, ruleset, feed, states[feed.url], result, report)
-                for feed, result in fetched
-            )
+            *(self._process(config, feed, states[feed.url], result, report) for feed, result in fetched)
         )
         return report
 
@@ -104,169 +109,103 @@ class Pipeline:
         return await asyncio.gather(*(one(feed) for feed in due))
 
     async def _process(
-        self,
-        config: BotConfig,
-        ruleset: RuleSet,
-        feed: FeedConfig,
-        state: FeedState,
-        result: FetchResult,
-        report: CycleReport,
+        self, config: BotConfig, feed: FeedConfig, state: FeedState, result: FetchResult, report: CycleReport
     ) -> None:
-        settings = config.settings
-        interval = feed.interval or settings.poll_interval
-        now = self.clock()
+        """Parse, match and store one fetched feed, and record its health."""
         if result.error_kind is not None:
-            self._record_failure(
-                feed,
-                state,
-                result.status,
-                result.error_kind,
-                result.error,
-                result.retry_after,
-                interval,
-                settings.fetch.max_backoff,
-                report,
-            )
+            failure = FeedFailure(result.error_kind, result.error or "", result.status, result.retry_after)
+            self._record_failure(config, feed, state, failure, report)
             return
+        now = self.clock()
+        interval = feed.interval or config.settings.poll_interval
         success = decide_after_success(
-            now=now, interval=interval, max_age=result.max_age, max_cache_age=settings.fetch.max_cache_age
+            now=now,
+            interval=interval,
+            max_age=result.max_age,
+            max_cache_age=config.settings.fetch.max_cache_age,
         )
         report.fetched += 1
-        if result.not_modified or result.body is None:
-            report.not_modified += 1
+        body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
+        if result.not_modified or body_hash is None or body_hash == state.body_hash:
+            # 304, or the same bytes from a server that ignores conditional requests: nothing to parse
+            if result.not_modified:
+                report.not_modified += 1
+            else:
+                report.unchanged_body += 1
             record_fetch(
-                self.db,
-                feed.url,
-                now=now,
-                status=result.status,
-                next_fetch_at=success.next_fetch_at,
-                error_count=0,
-                succeeded=True,
-            )
-            return
-        body_hash = hashlib.sha256(result.body).hexdigest()
-        if body_hash == state.body_hash:  # many servers ignore conditional requests
-            report.unchanged_body += 1
-            record_fetch(
-                self.db,
-                feed.url,
-                now=now,
-                status=result.status,
-                next_fetch_at=success.next_fetch_at,
-                error_count=0,
-                succeeded=True,
-                etag=result.etag,
-                last_modified=result.last_modified,
-            )
+                self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
+                error_count=0, succeeded=True, etag=result.etag, last_modified=result.last_modified,
+            )  # fmt: skip
             return
 
         parsed = await self.parser.parse(
-            result.body,
+            result.body or b"",
             url=feed.url,
             content_type=result.content_type,
             now=datetime.fromtimestamp(now, tz=UTC),
+            rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
         )
         if not parsed.ok:
-            self._record_failure(
-                feed,
-                state,
-                result.status,
-                parsed.error_kind or "parse",
-                parsed.error,
-                None,
-                interval,
-                settings.fetch.max_backoff,
-                report,
-            )
+            failure = FeedFailure(parsed.error_kind or "parse", parsed.error or "", result.status)
+            self._record_failure(config, feed, state, failure, report)
             return
-        new_count = self._store_match_enqueue(config, ruleset, feed, state, parsed, report)
-        record_fetch(
-            self.db,
-            feed.url,
-            now=self.clock(),
-            status=result.status,
-            next_fetch_at=success.next_fetch_at,
-            error_count=0,
-            succeeded=True,
-            error=parsed.warning,
-            error_kind="warning" if parsed.warning else None,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=body_hash,
-            new_items=new_count,
-        )
+        async with self._store_turn:
+            new_count = self._store_and_enqueue(config, state, parsed, report)
+            record_fetch(
+                self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
+                error_count=0, succeeded=True, error=parsed.warning,
+                error_kind="warning" if parsed.warning else None, etag=result.etag,
+                last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
+            )  # fmt: skip
 
-    def _store_match_enqueue(
-        self,
-        config: BotConfig,
-        ruleset: RuleSet,
-        feed: FeedConfig,
-        state: FeedState,
-        parsed: ParsedFeed,
-        report: CycleReport,
+    def _store_and_enqueue(
+        self, config: BotConfig, state: FeedState, parsed: ParsedFeed, report: CycleReport
     ) -> int:
         """Store new items, their matches and their outbox rows in one transaction (no await inside)."""
         now = self.clock()
         settings = config.settings
         with transaction(self.db):
             new_items = insert_new_items(self.db, parsed.items, now=now, backlog=state.is_new)
-            alertable = {
-                item.id
-                for item in alertable_items(
-                    new_items,
-                    first_fetch=state.is_new,
-                    now=datetime.fromtimestamp(now, tz=UTC),
-                    max_age=settings.max_age,
-                    backlog=settings.backlog,
-                )
-            }
+            alertable = alertable_items(
+                new_items,
+                first_fetch=state.is_new,
+                now=datetime.fromtimestamp(now, tz=UTC),
+                max_age=settings.max_age,
+                backlog=settings.backlog,
+            )
+            alertable_ids = {item.id for item in alertable}
             for item in new_items:
-                matches = ruleset.match(item.title, item.summary)
+                matches = parsed.matches.get(item.id, ())
                 if not matches:
                     continue
                 report.matched_items += 1
                 record_matches(self.db, item.id, matches, now=now)
-                if item.id in alertable:
-                    planned = plan_deliveries(matches, config.routes, self.active_platforms)
+                if item.id in alertable_ids:
+                    planned = plan_deliveries(matches, config.routes, self.reachable)
                     report.enqueued += enqueue(self.db, item.id, planned, now=now)
         report.new_items += len(new_items)
         return len(new_items)
 
     def _record_failure(
-        self,
-        feed: FeedConfig,
-        state: FeedState,
-        status: int | None,
-        kind: str,
-        message: str | None,
-        retry_after: float | None,
-        interval: float,
-        max_backoff: float,
-        report: CycleReport,
+        self, config: BotConfig, feed: FeedConfig, state: FeedState, failure: FeedFailure, report: CycleReport
     ) -> None:
         now = self.clock()
         decision = decide_after_failure(
             now=now,
-            interval=interval,
-            status=status,
+            interval=feed.interval or config.settings.poll_interval,
+            status=failure.status,
             previous_errors=state.error_count,
-            retry_after=retry_after,
-            max_backoff=max_backoff,
+            retry_after=failure.retry_after,
+            max_backoff=config.settings.fetch.max_backoff,
         )
         record_fetch(
-            self.db,
-            feed.url,
-            now=now,
-            status=status,
-            next_fetch_at=decision.next_fetch_at,
-            error_count=decision.error_count,
-            error_kind=kind,
-            error=message,
+            self.db, feed.url, now=now, status=failure.status, next_fetch_at=decision.next_fetch_at,
+            error_count=decision.error_count, error_kind=failure.kind, error=failure.message,
             disabled_reason=decision.disabled_reason,
-        )
+        )  # fmt: skip
         report.failed += 1
-        report.errors[feed.url] = f"{kind}: {message}"
-        log.warning("feed %s failed (%s): %s", feed.name or feed.url, kind, message)
+        report.errors[feed.url] = f"{failure.kind}: {failure.message}"
+        log.warning("feed %s failed (%s): %s", feed.name or feed.url, failure.kind, failure.message)
 
 
 def _is_due(state: FeedState, now: float) -> bool:

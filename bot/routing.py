@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.config import RouteConfig
@@ -17,15 +17,22 @@ class PlannedDelivery:
     terms: tuple[str, ...]
 
 
+Reachable = Callable[[str, str], bool]  # (platform, channel) -> can an adapter deliver there now?
+
+
 def plan_deliveries(
-    matches: Sequence[RuleMatch], routes: Sequence[RouteConfig], active_platforms: Collection[str]
+    matches: Sequence[RuleMatch], routes: Sequence[RouteConfig], reachable: Reachable
 ) -> list[PlannedDelivery]:
-    """One delivery per (platform, channel) whose route takes any matched rule; none if no match."""
+    """One delivery per (platform, channel) whose route takes any matched rule; none if no match.
+
+    Routes that no connected adapter can reach (no token for that platform) are skipped: queueing
+    for them would only build a backlog that floods the channel once a token is set.
+    """
     if not matches:
         return []
     planned: dict[tuple[str, str], PlannedDelivery] = {}
     for route in routes:
-        if route.platform not in active_platforms:
+        if not reachable(route.platform, route.channel):
             continue
         wanted = [m for m in matches if "all" in route.rules or m.rule in route.rules]
         if not wanted:

@@ -27,7 +27,9 @@ def command_core(bot: Bot):  # type: ignore[no-untyped-def]
     return CommandCore(db=bot.db, config_provider=bot.config.file_config)
 
 
-async def connect_platforms(bot: Bot, *, listen: bool) -> list[Callable[[], Awaitable[None]]]:
+async def connect_platforms(
+    bot: Bot, *, listen: bool, slack_http: bool = False
+) -> list[Callable[[], Awaitable[None]]]:
     """Add a sender for each platform whose credentials are set; return listeners to run (slash commands)."""
     env = bot.env
     config = bot.config.effective()
@@ -53,7 +55,7 @@ async def connect_platforms(bot: Bot, *, listen: bool) -> list[Callable[[], Awai
                 handle_command=core.handle,
                 command_name="/" + settings.command_name,
             )
-            if env.slack_app_token:
+            if env.slack_app_token and not slack_http:
                 token = env.slack_app_token
                 listeners.append(lambda: run_slack_socket_mode(app, token))
             else:
@@ -84,16 +86,17 @@ async def connect_platforms(bot: Bot, *, listen: bool) -> list[Callable[[], Awai
                     guild_ids=guilds,
                     group_name=settings.command_name,
                     admin_role_ids=roles,
+                    manage_server_is_admin=settings.admins.discord_manage_server,
                     name_lookup=core.names,
                 )
             )
     return listeners
 
 
-async def run_service(env: Environment) -> None:
+async def run_service(env: Environment, *, slack_http: bool = False) -> None:
     bot = build_bot(env)
     try:
-        listeners = await connect_platforms(bot, listen=True)
+        listeners = await connect_platforms(bot, listen=True, slack_http=slack_http)
         if set(bot.senders) == {"console"}:
             log.info("no Slack or Discord credentials set: alerts go to the console")
         await Service(bot, listeners).run()

@@ -98,6 +98,7 @@ class Service:
             next_run_time=now + timedelta(seconds=1),
             id="dispatch",
         )
+        await self.bot.parser.warm_up()
         scheduler.start()
         tasks = [asyncio.ensure_future(listener()) for listener in self.listeners]
         log.info(

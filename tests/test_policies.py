@@ -53,7 +53,7 @@ def test_routes_take_items_by_rule_and_merge_per_channel():
         RouteConfig(platform="slack", channel="C2", rules=["bajaj"]),
     ]
     matches = [RuleMatch("prometheus", ("Prometheus",)), RuleMatch("fund", ("$100 billion",))]
-    planned = plan_deliveries(matches, routes, {"slack", "discord"})
+    planned = plan_deliveries(matches, routes, lambda platform, _: platform in {"slack", "discord"})
     assert {(p.platform, p.channel) for p in planned} == {("slack", "C1"), ("discord", "D1")}
     slack = next(p for p in planned if p.channel == "C1")
     assert set(slack.rules) == {"prometheus", "fund"}
@@ -61,9 +61,9 @@ def test_routes_take_items_by_rule_and_merge_per_channel():
 
 def test_routes_for_unconnected_platforms_are_skipped():
     routes = [RouteConfig(platform="slack", channel="C1"), RouteConfig(platform="console", channel="out")]
-    planned = plan_deliveries([RuleMatch("x")], routes, {"console"})
+    planned = plan_deliveries([RuleMatch("x")], routes, lambda platform, _: platform == "console")
     assert [p.platform for p in planned] == ["console"]
 
 
 def test_no_match_means_no_delivery():
-    assert plan_deliveries([], [RouteConfig(platform="console", channel="out")], {"console"}) == []
+    assert plan_deliveries([], [RouteConfig(platform="console", channel="out")], lambda *_: True) == []

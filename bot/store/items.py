@@ -19,49 +19,66 @@ STORY_WINDOW = 7 * 86400.0  # an identical headline after a week is a new story 
 
 def insert_new_items(db: Database, items: Sequence[Item], *, now: float, backlog: bool) -> list[Item]:
     """Insert the items not stored yet; return them (in input order). Call inside a transaction."""
+    known_ids = _existing(db, "id", [item.id for item in items])
+    known_links = _existing(db, "canonical_link", [item.canonical_link for item in items])
+    known_keys = _existing(
+        db, "story_key", [item.story_key for item in items], "last_seen_at >= ?", [now - STORY_WINDOW]
+    )
     fresh: list[Item] = []
+    seen_again: list[Item] = []
     for item in items:
-        if _known_story(db, item, now):
+        if item.id in known_ids or item.canonical_link in known_links or item.story_key in known_keys:
+            seen_again.append(item)
             continue
         inserted = db.execute(
             "INSERT INTO items (id, feed_url, guid, link, canonical_link, story_key, title, summary, source,"
             " published_at, seen_at, last_seen_at, backlog) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT DO NOTHING RETURNING id",
             [
-                item.id,
-                item.feed_url,
-                item.guid,
-                item.link,
-                item.canonical_link,
-                item.story_key,
-                item.title,
-                item.summary,
-                item.source,
-                item.published.timestamp() if item.published else None,
-                now,
-                now,
+                item.id, item.feed_url, item.guid, item.link, item.canonical_link, item.story_key, item.title,
+                item.summary, item.source, item.published.timestamp() if item.published else None, now, now,
                 int(backlog),
             ],
-        ).fetchone()
+        ).fetchone()  # fmt: skip
         if inserted:
             fresh.append(item)
+        # the same story twice in one feed: the second copy is a duplicate of the first
+        known_ids.add(item.id)
+        if item.canonical_link:
+            known_links.add(item.canonical_link)
+        if item.story_key:
+            known_keys.add(item.story_key)
+    _touch(db, seen_again, now)
     return fresh
 
 
-def _known_story(db: Database, item: Item, now: float) -> bool:
-    row = db.execute(
-        "SELECT id FROM items WHERE id = ? OR (canonical_link IS NOT NULL AND canonical_link = ?) LIMIT 1",
-        [item.id, item.canonical_link],
-    ).fetchone()
-    if row is None and item.story_key:
-        row = db.execute(
-            "SELECT id FROM items WHERE story_key = ? AND last_seen_at >= ? LIMIT 1",
-            [item.story_key, now - STORY_WINDOW],
-        ).fetchone()
-    if row is None:
-        return False
-    db.execute("UPDATE items SET last_seen_at = ? WHERE id = ?", [now, row[0]])
-    return True
+def _existing(
+    db: Database,
+    column: str,
+    values: list[str | None],
+    extra: str = "1",
+    extra_args: list[object] | None = None,
+) -> set[str | None]:
+    wanted = [value for value in dict.fromkeys(values) if value]
+    if not wanted:
+        return set()
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT {column} FROM items WHERE {column} IN ({marks}) AND {extra}", [*wanted, *(extra_args or [])]
+    )
+    return {row[0] for row in rows}
+
+
+def _touch(db: Database, items: list[Item], now: float) -> None:
+    """Refresh last_seen_at of stories seen again, so a resurfacing headline stays recognised."""
+    for column, values in (
+        ("id", [item.id for item in items]),
+        ("canonical_link", [item.canonical_link for item in items if item.canonical_link]),
+        ("story_key", [item.story_key for item in items if item.story_key]),
+    ):
+        if values:
+            marks = ",".join("?" * len(values))
+            db.execute(f"UPDATE items SET last_seen_at = ? WHERE {column} IN ({marks})", [now, *values])
 
 
 def record_matches(db: Database, item_id: str, matches: Iterable[RuleMatch], *, now: float) -> None:

@@ -1,0 +1,152 @@
+"""Benchmark one poll cycle over a farm of local feeds (run by hand; results go in the README).
+
+    python bench/bench_poll.py [--feeds 500] [--items 50]
+
+Reports, for the first run (everything new) and the second (all 304): wall time, CPU time of the
+bot process and of its parser workers, peak RSS of each, the event loop's worst stall; and the time
+feedparser alone takes to parse the same bytes serially, so the pipeline's overhead shows as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import feedparser
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.feed_farm import make_feed
+from bot.adapters.console import ConsoleAlertSender
+from bot.app import Environment, build_bot
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class StallMeter:
+    """Measures how late a 10 ms ticker wakes up: the loop's worst stall."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+
+    def __enter__(self) -> StallMeter:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def cpu_seconds() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def worker_rss_mb() -> float:
+    """Current RSS of this process's children (parser workers), summed, from /proc."""
+    total = 0
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            status = (pid_dir / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(os.getpid()) and "VmHWM" in fields:
+            total += int(fields["VmHWM"].split()[0])
+    return total / 1024
+
+
+async def run(feeds: int, items: int) -> None:
+    port = free_port()
+    farm = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("feed_farm.py")), str(feeds), str(items), str(port)],
+        stdout=subprocess.PIPE,
+    )
+    assert farm.stdout is not None
+    farm.stdout.readline()
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            config_dir = Path(scratch) / "config"
+            config_dir.mkdir()
+            rules = yaml.safe_load(Path("config/rules.yaml").read_text())
+            (config_dir / "rules.yaml").write_text(yaml.safe_dump(rules))
+            urls = [{"url": f"http://127.0.0.1:{port}/feed/{i}.xml"} for i in range(feeds)]
+            (config_dir / "feeds.yaml").write_text(yaml.safe_dump({"feeds": urls}))
+            (config_dir / "settings.yaml").write_text(yaml.safe_dump({"fetch": {"concurrency": 32}}))
+            bot = build_bot(
+                Environment(config_dir=config_dir, db_path=Path(scratch) / "bench.db"),
+                console=ConsoleAlertSender(io.StringIO()),
+            )
+            started = time.perf_counter()
+            await bot.parser.warm_up()
+            print(f"parser workers started in {time.perf_counter() - started:.2f}s (once per process)")
+            clock = [time.time()]
+            bot.clock = lambda: clock[0]
+            for label in ("first run (all new)", "second run (all 304)"):
+                cpu_before = cpu_seconds()
+                started = time.perf_counter()
+                with StallMeter() as meter:
+                    report = await bot.pipeline.run_cycle()
+                wall = time.perf_counter() - started
+                cpu_after = cpu_seconds()
+                print(
+                    f"{label}: wall {wall:.2f}s, cpu main {cpu_after[0] - cpu_before[0]:.2f}s"
+                    f" + workers {cpu_after[1] - cpu_before[1]:.2f}s (finished workers only),"
+                    f" worst loop stall {meter.worst * 1000:.0f} ms;"
+                    f" {report.fetched} fetched, {report.not_modified} unchanged, {report.new_items} new items,"
+                    f" {report.matched_items} matched, {report.failed} failed"
+                )
+                clock[0] += 3600
+            peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(
+                f"peak RSS: main process {peak_main:.0f} MB, parser workers {worker_rss_mb():.0f} MB (sum of peaks)"
+            )
+            await bot.close()
+    finally:
+        farm.terminate()
+        farm.wait()
+
+    bodies = [make_feed(i, items) for i in range(feeds)]
+    total_bytes = sum(len(b) for b in bodies)
+    started = time.perf_counter()
+    for body in bodies:
+        feedparser.parse(body)
+    alone = time.perf_counter() - started
+    print(f"feedparser alone, serially, same {total_bytes / 1e6:.1f} MB: {alone:.2f}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--items", type=int, default=50)
+    args = parser.parse_args()
+    asyncio.run(run(args.feeds, args.items))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The whole service as operators run it: `python -m bot run` in a subprocess, feeds from a local
+server, alerts to local fake Slack and Discord APIs through the real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from tests.fakes.discord_api import CHANNEL, FakeDiscord
+from tests.fakes.feed_server import rss
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+
+HOOK_ID, HOOK_TOKEN = 223344556677889900, "hook-token-abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+async def wait_until(condition, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.1)
+
+
+async def test_service_posts_each_alert_once_to_slack_discord_and_a_webhook(
+    feed_server, config_dir, tmp_path
+):
+    slack = await FakeSlackAPI().start()
+    discord = FakeDiscord(channels={CHANNEL}, webhooks={HOOK_ID: HOOK_TOKEN})
+    discord_api = await discord.start()
+    when = format_datetime(datetime.now(UTC) - timedelta(minutes=5))
+    story = {
+        "title": "Project Prometheus, Bezos&#8217;s AI start-up, raises more money &amp;lt;!channel&amp;gt; &amp;lt;@U123&amp;gt; @everyone",
+        "link": "https://news.example.com/prometheus-raise",
+        "guid": "raise-1",
+        "pubDate": when,
+        "description": "Co-CEO Vik Bajaj said the $6.2 billion venture is hiring.",
+    }
+    url = feed_server.serve("/feed.xml", rss([story]))
+    webhook = f"https://discord.com/api/webhooks/{HOOK_ID}/{HOOK_TOKEN}"  # DISCORD_API_URL redirects it
+    config_dir.write(
+        feeds=[{"url": url}],
+        routes=[
+            {"platform": "slack", "channel": "C0SLACK", "rules": ["all"]},
+            {"platform": "discord", "channel": str(CHANNEL), "rules": ["prometheus"]},
+            {"platform": "discord", "channel": webhook, "rules": ["all"]},
+        ],
+        settings={"backlog": {"mode": "newest", "count": 5, "hours": "24h"}, "dispatch_interval": "1s"},
+    )
+    db = tmp_path / "bot.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(
+        BOT_CONFIG=str(config_dir.path), BOT_DB=str(db), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url,
+        DISCORD_API_URL=discord_api,
+    )  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await wait_until(lambda: slack.messages and len(discord.messages) >= 1, 15)
+        await asyncio.sleep(1.5)  # a further dispatch round must not repeat anything
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        await slack.close()
+        await discord.close()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert BOT_TOKEN not in stderr.decode()
+
+    assert len(slack.messages) == 1
+    slack_text = str(slack.messages[0])
+    assert "<!channel>" not in slack_text and "&lt;!channel&gt;" in slack_text
+    assert "<@U123>" not in slack_text
+    assert [m.kind for m in discord.messages] == ["webhook"]  # no bot token: the channel-id route is skipped
+    assert discord.messages[0].payload["allowed_mentions"] == {"parse": []}
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT platform, status, message_ref FROM deliveries ORDER BY platform"
+        ).fetchall()
+    assert [(platform, status) for platform, status, _ in rows] == [("discord", "sent"), ("slack", "sent")]
+    assert all(ref for _, _, ref in rows)
