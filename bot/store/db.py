@@ -121,7 +121,28 @@ def _v2_commands(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_core_tables, _v2_commands]
+def _v3_stories_and_notices(db: Database) -> None:
+    """One alert per story (items grouped into stories; later copies become update deliveries),
+    delivery keys for crash recovery, and once-only operator notices (dead feeds, silent rules)."""
+    db.executescript(
+        """
+        ALTER TABLE items ADD COLUMN story_id TEXT;      -- id of the first item of its story
+        CREATE INDEX items_story_id ON items (story_id);
+        ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';  -- alert | update | digest
+        ALTER TABLE deliveries ADD COLUMN parent_id INTEGER REFERENCES deliveries (id);  -- updates: the alert
+        ALTER TABLE deliveries ADD COLUMN claimed_at REAL;
+        CREATE INDEX deliveries_parent ON deliveries (parent_id);
+        CREATE TABLE notices (
+            key TEXT PRIMARY KEY,        -- e.g. feed-down:<url>, rule-silent:<name>
+            state TEXT NOT NULL,         -- 'raised' | 'cleared'
+            changed_at REAL NOT NULL,
+            message TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_core_tables, _v2_commands, _v3_stories_and_notices]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
