@@ -23,5 +23,18 @@ class AlertSender(Protocol):
         `retryable` set truthfully; never mark anything sent yourself."""
         ...
 
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+        """Tell `channel` that more outlets now report the story first alerted as message `parent_ref`.
+
+        `alert` is that original alert with `also_reported` listing every later copy so far (the newest
+        last). Slack answers in the alert's thread about the newest copy; Discord edits the original
+        message to show the whole list. Returns the reference of the message posted or edited.
+        Raises DeliveryError like send_alert."""
+        ...
+
+    async def send_notice(self, channel: str, text: str) -> str:
+        """Post a short operator notice (plain text, escaped by the adapter, no mentions) to `channel`."""
+        ...
+
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]

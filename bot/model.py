@@ -35,6 +35,15 @@ class RuleMatch:
 
 
 @dataclass(frozen=True)
+class ReportedCopy:
+    """Another outlet's report of a story already alerted on ("also reported by Reuters")."""
+
+    source: str
+    title: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
 class Alert:
     """What a channel is told about one item: platform-neutral, rendered by each adapter."""
 
@@ -43,6 +52,7 @@ class Alert:
     rules: tuple[str, ...]
     terms: tuple[str, ...]
     feed_name: str = ""
+    also_reported: tuple[ReportedCopy, ...] = ()  # later copies of the same story, oldest first
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from bot.model import Alert
-from bot.render.console import render_console_alert
+from bot.render.console import clean, render_console_alert, render_console_update
 
 
 class ConsoleAlertSender:
@@ -21,3 +21,14 @@ class ConsoleAlertSender:
         print(render_console_alert(alert), file=stream, flush=True)
         print(file=stream, flush=True)
         return f"console:{alert.delivery_id}"
+
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+        stream = self._stream or sys.stdout
+        print(render_console_update(alert), file=stream, flush=True)
+        print(file=stream, flush=True)
+        return parent_ref
+
+    async def send_notice(self, channel: str, text: str) -> str:
+        stream = self._stream or sys.stdout
+        print(f"[notice] {clean(text)}", file=stream, flush=True)
+        return "console:notice"

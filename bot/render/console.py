@@ -35,6 +35,16 @@ def render_console_alert(alert: Alert) -> str:
     return "\n".join(lines)
 
 
+def render_console_update(alert: Alert) -> str:
+    """An "also reported by" line for a story already alerted on."""
+    newest = alert.also_reported[-1] if alert.also_reported else None
+    outlets = ", ".join(dict.fromkeys(clean(copy.source) for copy in alert.also_reported if copy.source))
+    lines = [f"[also reported] {clean(alert.item.title)}", f"  now also by: {outlets or 'another outlet'}"]
+    if newest and newest.link:
+        lines.append(f"  {clean(newest.link)}")
+    return "\n".join(lines)
+
+
 def render_console_reply(reply: Reply) -> str:
     lines = [("ERROR: " if reply.is_error else "") + clean(reply.title)]
     lines += [clean(line) for line in reply.lines]
