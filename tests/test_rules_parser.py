@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from bot.errors import ConfigError, RuleError
@@ -195,3 +197,34 @@ def test_a_long_flat_query_parses_and_matches() -> None:
 def test_an_overlong_query_is_refused() -> None:
     error = error_of("bezos OR " * 2000)
     assert error.position == 10_000
+
+
+def test_random_queries_either_compile_or_raise_rule_error() -> None:
+    alphabet = [
+        '"',
+        "(",
+        ")",
+        "*",
+        ":",
+        "/",
+        " ",
+        "AND",
+        "OR",
+        "NOT",
+        "NEAR",
+        "NEAR/3",
+        "title",
+        "é",
+        "a",
+        "b1",
+        "-",
+    ]
+    rng = random.Random(1234)
+    for _ in range(3000):
+        query = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        try:
+            compiled = compile_query(query)
+        except RuleError as error:
+            assert 0 <= error.position <= len(query)
+            continue
+        compiled.matches("a b1 title é", "AND OR a")  # whatever compiles also evaluates

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterator
 from typing import Any
 
 # Letters (no digits, no underscore) joined by apostrophes, or digits joined by . or ,
@@ -40,7 +39,7 @@ def normalise_word(raw: str) -> str:
         word = word[:-2]
     if any(a in word for a in _APOSTROPHES):
         word = "".join(c for c in word if c not in _APOSTROPHES)
-    if word[0].isdigit() and "," in word:
+    if word[:1].isdigit() and "," in word:
         word = word.replace(",", "")  # 100,000 == 100000; a decimal point stays
     if len(_norm_cache) >= _NORM_CACHE_LIMIT:
         _norm_cache.clear()
@@ -51,12 +50,6 @@ def normalise_word(raw: str) -> str:
 def prepare(text: str) -> str:
     """NFC-compose non-ASCII text so a decomposed accent does not split a word."""
     return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-
-def iter_words(text: str) -> Iterator[tuple[str, int, int]]:
-    """(normalised word, start, end) for each word of already `prepare`d text."""
-    for m in _WORD.finditer(text):
-        yield normalise_word(m.group()), m.start(), m.end()
 
 
 def _normalised(text: str) -> list[str]:
