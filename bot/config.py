@@ -102,11 +102,32 @@ class FetchSettings(_Strict):
     max_cache_age: Seconds = 3600  # honour Cache-Control max-age up to this long
 
 
+class HealthSettings(_Strict):
+    """The operator HTTP endpoint (/healthz, /metrics). Loopback by default: metrics are not public."""
+
+    port: int | None = Field(default=8080, ge=0, le=65535)  # None or 0: no health server
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container whose probes come from outside
+    stall_after: Seconds = 15 * 60  # /healthz fails when polling or dispatch is older than this
+
+
+class AdminChannel(_Strict):
+    """Where operator notices (dead feeds, silent rules) are posted."""
+
+    platform: Literal["slack", "discord", "console"]
+    channel: str = Field(min_length=1)
+
+
+class NoticeSettings(_Strict):
+    feed_down_after: Seconds = 24 * 3600  # a feed failing this long is reported
+    rule_silent_after: Seconds = 7 * 24 * 3600  # a rule matching nothing this long is reported
+
+
 class Settings(_Strict):
     poll_interval: Seconds = 300
     tick: Seconds = 30  # how often the scheduler looks for due feeds
     dispatch_interval: Seconds = 5
     max_age: Seconds = 72 * 3600  # never alert on items older than this
+    digest_after: Seconds = 2 * 3600  # alerts delayed longer (an outage) are sent as one digest per channel
     backlog: BacklogPolicy = Field(default_factory=BacklogPolicy)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     admins: Admins = Field(default_factory=Admins)
@@ -114,6 +135,9 @@ class Settings(_Strict):
     discord_guilds: list[str] = Field(default_factory=list)
     allow_private_feed_hosts: bool = False
     timezone: str = "UTC"
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    admin_channel: AdminChannel | None = None
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,22 @@ class AlertSender(Protocol):
 
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]
+
+
+class SentMessageFinder(Protocol):
+    """Optional on a sender: finds a message it posted earlier, by the delivery key it carried.
+
+    Used after a crash, for rows whose send may or may not have reached the platform.
+    """
+
+    async def find_sent(self, channel: str, key: str, since: float) -> str | None:
+        """The message reference of the post carrying `key` made after `since` (epoch seconds),
+        or None when there is none. Raise DeliveryError when the channel cannot be checked."""
+        ...
+
+
+def delivery_key(alert: Alert) -> str:
+    """A short key that identifies one delivery of one alert; adapters embed it in the message
+    (Slack message metadata, Discord nonce and embed footer) so a post can be recognised later.
+    At most 25 characters, Discord's nonce limit."""
+    return f"nb{alert.delivery_id}-{alert.item.id[:10]}"[:25]

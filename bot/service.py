@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Bot
-from bot.dispatch import dispatch_due
-from bot.store.outbox import release_interrupted
+from bot.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
@@ -33,6 +32,9 @@ class Service:
         self._poll_lock = asyncio.Lock()
         self.last_poll_at: float | None = None
         self.last_dispatch_at: float | None = None
+        self.dispatcher = Dispatcher(
+            bot.db, bot.senders, clock=time.time, digest_after=bot.config.file_config().settings.digest_after
+        )
 
     async def poll(self) -> None:
         if self._poll_lock.locked():
@@ -62,23 +64,19 @@ class Service:
     async def dispatch(self) -> None:
         async with self._dispatch_lock:
             try:
-                report = await dispatch_due(self.bot.db, self.bot.senders, clock=time.time)
+                report = await self.dispatcher.run_once()
             except Exception:
                 log.exception("dispatch failed")
                 return
             self.last_dispatch_at = time.time()
             if report.sent or report.failed or report.retrying:
                 log.info(
-                    "dispatch: %d sent, %d retrying, %d failed", report.sent, report.retrying, report.failed
-                )
+                    "dispatch: %d sent (%d in digests), %d retrying, %d failed",
+                    report.sent, report.digested, report.retrying, report.failed,
+                )  # fmt: skip
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or cancellation)."""
-        released = release_interrupted(self.bot.db)
-        if released:
-            log.warning(
-                "%d alerts were interrupted mid-send by the last stop; they will be retried", released
-            )
         settings = self.bot.config.file_config().settings
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -1,7 +1,11 @@
 """The delivery outbox: one row per (item, platform, channel), unique, so an alert is queued once.
 
-Row life: pending -> sending (claimed, attempt counted) -> sent (with the platform's message ref),
-or back to pending with a later next_attempt_at after a retryable failure, or failed for good.
+Row life: pending -> sending (claimed just before the send, attempt counted) -> sent (with the
+platform's message reference), or back to pending with a later next_attempt_at after a retryable
+failure, or failed for good. A row still 'sending' when the process starts was interrupted mid-send:
+see bot.recovery for how it is settled without posting twice. Kinds: 'alert' (a story's first post to
+a channel), 'update' (another outlet's copy of a story, sent after its parent alert), and rows folded
+into a catch-up digest are marked sent with the digest's reference.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
-from bot.model import Alert, Item
+from bot.model import Alert, Item, ReportedCopy
 from bot.routing import PlannedDelivery
 from bot.store.db import transaction
 
@@ -24,6 +29,19 @@ class DueDelivery:
     channel: str
     attempts: int
     alert: Alert
+    created_at: float
+    kind: str = "alert"  # alert | update
+    parent_id: int | None = None
+    marker: str | None = None  # message_ref while 'sending': DIGEST_MARKER for rows folded into a digest
+
+
+@dataclass(frozen=True)
+class Parent:
+    """The alert an update belongs to, as its channel received it."""
+
+    status: str
+    message_ref: str | None
+    alert: Alert  # with also_reported filled in: every copy queued for this channel so far
 
 
 def enqueue(db: Database, item_id: str, planned: Iterable[PlannedDelivery], *, now: float) -> int:
@@ -33,95 +51,108 @@ def enqueue(db: Database, item_id: str, planned: Iterable[PlannedDelivery], *, n
         cursor = db.execute(
             "INSERT INTO deliveries (item_id, platform, channel, rules, terms, next_attempt_at, created_at)"
             " VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            [
-                item_id,
-                delivery.platform,
-                delivery.channel,
-                json.dumps(list(delivery.rules)),
-                json.dumps(list(delivery.terms)),
-                now,
-                now,
-            ],
-        )
+            [item_id, delivery.platform, delivery.channel, json.dumps(list(delivery.rules)),
+             json.dumps(list(delivery.terms)), now, now],
+        )  # fmt: skip
         added += cursor.rowcount
     return added
 
 
+_SELECT = (
+    "SELECT d.id AS delivery_id, d.platform, d.channel, d.rules, d.terms, d.attempts, d.kind, d.parent_id,"
+    " d.status, d.message_ref, d.created_at, i.id AS item_id, i.feed_url, i.title, i.link, i.canonical_link,"
+    " i.guid, i.summary, i.published_at, i.source, i.story_key, f.name AS feed_name"
+    " FROM deliveries d JOIN items i ON i.id = d.item_id LEFT JOIN feeds f ON f.url = i.feed_url"
+)
+
+
 def due_deliveries(
-    db: Database, *, now: float, platforms: Collection[str], limit: int = 100
+    db: Database, *, now: float, platforms: Collection[str], limit: int = 200
 ) -> list[DueDelivery]:
     """Pending rows whose time has come, oldest first, for the connected platforms."""
     if not platforms:
         return []
     marks = ",".join("?" * len(platforms))
-    rows = db.execute(
-        "SELECT d.id, d.platform, d.channel, d.rules, d.terms, d.attempts, i.id, i.feed_url, i.title, i.link,"
-        " i.canonical_link, i.guid, i.summary, i.published_at, i.source, i.story_key, f.name"
-        " FROM deliveries d JOIN items i ON i.id = d.item_id LEFT JOIN feeds f ON f.url = i.feed_url"
-        f" WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.platform IN ({marks})"
+    rows = db.query(
+        f"{_SELECT} WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.platform IN ({marks})"
         " ORDER BY d.created_at, d.id LIMIT ?",
         [now, *platforms, limit],
-    ).fetchall()
-    return [_due_from_row(row) for row in rows]
+    )
+    return [_due(row) for row in rows]
 
 
-def _due_from_row(row: tuple) -> DueDelivery:  # type: ignore[type-arg]
-    (
-        delivery_id,
-        platform,
-        channel,
-        rules,
-        terms,
-        attempts,
-        item_id,
-        feed_url,
-        title,
-        link,
-        canonical,
-        guid,
-        summary,
-        published_at,
-        source,
-        story_key,
-        feed_name,
-    ) = row
+def _alert(row: dict[str, Any], also: tuple[ReportedCopy, ...] = ()) -> Alert:
+    published = row["published_at"]
     item = Item(
-        id=item_id,
-        feed_url=feed_url,
-        title=title,
-        link=link,
-        canonical_link=canonical,
-        guid=guid,
-        summary=summary,
-        source=source,
-        story_key=story_key,
-        published=datetime.fromtimestamp(published_at, tz=UTC) if published_at is not None else None,
-    )
-    alert = Alert(
-        delivery_id=delivery_id,
-        item=item,
-        rules=tuple(json.loads(rules)),
-        terms=tuple(json.loads(terms)),
-        feed_name=feed_name or "",
-    )
-    return DueDelivery(platform=platform, channel=channel, attempts=attempts, alert=alert)
+        id=row["item_id"], feed_url=row["feed_url"], title=row["title"], link=row["link"],
+        canonical_link=row["canonical_link"], guid=row["guid"], summary=row["summary"], source=row["source"],
+        story_key=row["story_key"], published=datetime.fromtimestamp(published, tz=UTC) if published else None,
+    )  # fmt: skip
+    return Alert(
+        delivery_id=row["delivery_id"], item=item, rules=tuple(json.loads(row["rules"])),
+        terms=tuple(json.loads(row["terms"])), feed_name=row["feed_name"] or "", also_reported=also,
+    )  # fmt: skip
 
 
-def claim(db: Database, delivery_id: int, *, now: float) -> bool:
-    """Mark a pending row as being sent; False if another worker got it first."""
-    with transaction(db):
-        cursor = db.execute(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-            [delivery_id],
-        )
-    return cursor.rowcount == 1
+def _due(row: dict[str, Any]) -> DueDelivery:
+    return DueDelivery(
+        platform=row["platform"], channel=row["channel"], attempts=row["attempts"], alert=_alert(row),
+        created_at=row["created_at"], kind=row["kind"], parent_id=row["parent_id"],
+        marker=row["message_ref"] if row["status"] == "sending" else None,
+    )  # fmt: skip
 
 
-def mark_sent(db: Database, delivery_id: int, *, message_ref: str, now: float) -> None:
+def parent_of(db: Database, update: DueDelivery) -> Parent | None:
+    """The alert an update row belongs to, with every copy queued for its channel up to this one."""
+    parent_rows = list(db.query(f"{_SELECT} WHERE d.id = ?", [update.parent_id]))
+    if not parent_rows:
+        return None
+    parent = parent_rows[0]
+    copies = db.execute(
+        "SELECT i.source, i.title, i.link FROM deliveries d JOIN items i ON i.id = d.item_id"
+        " WHERE d.parent_id = ? AND d.kind = 'update' AND d.id <= ? ORDER BY d.id",
+        [update.parent_id, update.alert.delivery_id],
+    ).fetchall()
+    also = tuple(ReportedCopy(source=source or "", title=title, link=link) for source, title, link in copies)
+    return Parent(status=parent["status"], message_ref=parent["message_ref"], alert=_alert(parent, also))
+
+
+DIGEST_MARKER = "digest"
+
+
+def claim(db: Database, delivery_ids: Collection[int], *, now: float, marker: str | None = None) -> bool:
+    """Mark pending rows as being sent (all or none); False if any was no longer pending.
+
+    `marker` is kept in message_ref while sending, so recovery knows what kind of send was interrupted.
+    """
+    ids = list(delivery_ids)
+    marks = ",".join("?" * len(ids))
+    try:
+        with transaction(db):
+            cursor = db.execute(
+                f"UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?,"
+                f" message_ref = ? WHERE id IN ({marks}) AND status = 'pending'",
+                [now, marker, *ids],
+            )
+            if cursor.rowcount != len(ids):
+                raise _ClaimLost
+    except _ClaimLost:
+        return False
+    return True
+
+
+class _ClaimLost(Exception):
+    """Another dispatcher claimed one of the rows first; the transaction is rolled back."""
+
+
+def mark_sent(db: Database, delivery_ids: Collection[int], *, message_ref: str, now: float) -> None:
+    ids = list(delivery_ids)
+    marks = ",".join("?" * len(ids))
     with transaction(db):
         db.execute(
-            "UPDATE deliveries SET status = 'sent', message_ref = ?, sent_at = ?, last_error = NULL WHERE id = ?",
-            [message_ref, now, delivery_id],
+            f"UPDATE deliveries SET status = 'sent', message_ref = ?, sent_at = ?, last_error = NULL"
+            f" WHERE id IN ({marks})",
+            [message_ref, now, *ids],
         )
 
 
@@ -140,11 +171,14 @@ def mark_failed(db: Database, delivery_id: int, *, error: str) -> None:
         )
 
 
-def release_interrupted(db: Database) -> int:
-    """Rows left 'sending' by a crash go back to pending (see README: delivery guarantees)."""
-    with transaction(db):
-        cursor = db.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'")
-    return cursor.rowcount
+def claimed_at(db: Database, delivery_id: int) -> float | None:
+    row = db.execute("SELECT claimed_at FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
+    return row[0] if row else None
+
+
+def interrupted(db: Database) -> list[DueDelivery]:
+    """Rows left 'sending' by a crash or kill: each may or may not have reached the platform."""
+    return [_due(row) for row in db.query(f"{_SELECT} WHERE d.status = 'sending' ORDER BY d.id")]
 
 
 def queue_depth(db: Database) -> int:

@@ -1,0 +1,86 @@
+"""Settle deliveries that a crash or SIGKILL interrupted mid-send, without posting anything twice.
+
+A row still 'sending' may or may not have reached the platform. For each one:
+- the adapter can look for it (Slack: message metadata in channel history; Discord: the key in the
+  embed footer of recent messages): found -> marked sent with that message; not found -> queued again;
+- a Discord edit ("also reported by") is idempotent -> queued again;
+- otherwise (console, Discord webhooks, catch-up digests) there is no way to know: the row is marked
+  sent as "unconfirmed", because the bot promises at most once per channel. The window this covers is
+  the duration of one send.
+A channel that cannot be checked right now (platform down) is left for the next dispatch round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from bot.delivery import AlertSender, delivery_key
+from bot.errors import DeliveryError
+from bot.store.outbox import DIGEST_MARKER, DueDelivery, claimed_at, interrupted, mark_retry, mark_sent
+
+log = logging.getLogger(__name__)
+CLOCK_SLACK = 120.0  # look this far before the claim for the message (clock skew, slow sends)
+
+
+@dataclass
+class RecoveryReport:
+    confirmed: int = 0
+    requeued: int = 0
+    unconfirmed: int = 0
+    unchecked: int = 0
+
+
+async def settle_interrupted(
+    db: Database, senders: Mapping[str, AlertSender], *, clock: Callable[[], float]
+) -> RecoveryReport:
+    report = RecoveryReport()
+    for row in interrupted(db):
+        sender = senders.get(row.platform)
+        if sender is None:
+            report.unchecked += 1  # platform not connected in this run: settle it when it is
+            continue
+        await _settle(db, sender, row, clock, report)
+    if report.confirmed or report.requeued or report.unconfirmed:
+        log.warning(
+            "interrupted sends settled: %d found already posted, %d queued again, %d marked unconfirmed",
+            report.confirmed, report.requeued, report.unconfirmed,
+        )  # fmt: skip
+    return report
+
+
+async def _settle(
+    db: Database, sender: AlertSender, row: DueDelivery, clock: Callable[[], float], report: RecoveryReport
+) -> None:
+    delivery_id = row.alert.delivery_id
+    if row.marker == DIGEST_MARKER:
+        mark_sent(db, [delivery_id], message_ref="digest:unconfirmed", now=clock())
+        report.unconfirmed += 1
+        return
+    if row.kind == "update" and row.platform == "discord":
+        mark_retry(db, delivery_id, error="interrupted edit, repeated", next_attempt_at=clock())
+        report.requeued += 1
+        return
+    finder = getattr(sender, "find_sent", None)
+    if finder is None or (row.platform == "discord" and row.channel.startswith("https://")):
+        mark_sent(db, [delivery_id], message_ref="unconfirmed", now=clock())
+        report.unconfirmed += 1
+        return
+    since = (claimed_at(db, delivery_id) or clock()) - CLOCK_SLACK
+    try:
+        found = await finder(row.channel, delivery_key(row.alert), since)
+    except DeliveryError as error:
+        log.warning("cannot check %s:%s for an interrupted send yet: %s", row.platform, row.channel, error)
+        report.unchecked += 1
+        return
+    if found:
+        mark_sent(db, [delivery_id], message_ref=found, now=clock())
+        report.confirmed += 1
+    else:
+        mark_retry(
+            db, delivery_id, error="interrupted before the platform accepted it", next_attempt_at=clock()
+        )
+        report.requeued += 1
