@@ -18,10 +18,14 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Bot
+from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.health import run_health_server
+from bot.notices_job import check_notices
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
+NOTICE_CHECK_SECONDS = 600  # dead feeds and silent rules are judged in hours and days
 
 
 class Service:
@@ -75,6 +79,29 @@ class Service:
                     report.sent, report.digested, report.retrying, report.failed,
                 )  # fmt: skip
 
+    async def check_notices(self) -> None:
+        try:
+            await check_notices(self.bot.db, self.bot.config.effective(), self.bot.senders, self.bot.clock)
+        except Exception:
+            log.exception("notice check failed")  # the next run tries again
+
+    def health_listeners(self, settings: Settings) -> list[Callable[[], Awaitable[None]]]:
+        """The /healthz and /metrics server, when `health.port` is set."""
+        health = settings.health
+        if not health.port:
+            return []
+        port = health.port
+        return [
+            lambda: run_health_server(
+                self.bot.db,
+                host=health.host,
+                port=port,
+                heartbeat=lambda: (self.last_poll_at, self.last_dispatch_at),
+                stall_after=health.stall_after,
+                feeds=lambda: [feed.url for feed in self.bot.config.effective().feeds if feed.enabled],
+            )
+        ]
+
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or cancellation)."""
         settings = self.bot.config.file_config().settings
@@ -96,9 +123,17 @@ class Service:
             next_run_time=now + timedelta(seconds=1),
             id="dispatch",
         )
+        scheduler.add_job(
+            self.check_notices,
+            "interval",
+            seconds=NOTICE_CHECK_SECONDS,
+            next_run_time=now + timedelta(seconds=60),
+            id="notices",
+        )
         await self.bot.parser.warm_up()
         scheduler.start()
-        tasks = [asyncio.ensure_future(listener()) for listener in self.listeners]
+        listeners = [*self.listeners, *self.health_listeners(settings)]
+        tasks = [asyncio.ensure_future(listener()) for listener in listeners]
         log.info(
             "running: %d feeds, platforms %s; Ctrl-C to stop",
             len(self.bot.config.effective().feeds),
