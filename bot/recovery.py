@@ -3,7 +3,9 @@
 A row still 'sending' may or may not have reached the platform. For each one:
 - the adapter can look for it (Slack: message metadata in channel history; Discord: the key in the
   embed footer of recent messages): found -> marked sent with that message; not found -> queued again;
-- a Discord edit ("also reported by") is idempotent -> queued again;
+- a Discord edit ("also reported by") is idempotent, and a Discord channel post carries the key as
+  its nonce with enforce_nonce, so Discord itself returns the earlier message instead of posting
+  again (for a few minutes after the first try) -> queued again;
 - otherwise (console, Discord webhooks, catch-up digests) there is no way to know: the row is marked
   sent as "unconfirmed", because the bot promises at most once per channel. The window this covers is
   the duration of one send.
@@ -60,8 +62,8 @@ async def _settle(
         mark_sent(db, [delivery_id], message_ref="digest:unconfirmed", now=clock())
         report.unconfirmed += 1
         return
-    if row.kind == "update" and row.platform == "discord":
-        mark_retry(db, delivery_id, error="interrupted edit, repeated", next_attempt_at=clock())
+    if row.platform == "discord" and (row.kind == "update" or not row.channel.startswith("https://")):
+        mark_retry(db, delivery_id, error="interrupted; repeated idempotently", next_attempt_at=clock())
         report.requeued += 1
         return
     finder = getattr(sender, "find_sent", None)
