@@ -144,6 +144,11 @@ class DatabaseCollector:
         queued_by: dict[str, int] = {}
         errors_by: dict[tuple[str, str], int] = {}
         for platform, kind, status, has_error, count in rows:
+            queued_by.setdefault(
+                platform, 0
+            )  # every platform ever used gets its zeros: gaps read as "no data"
+            errors_by.setdefault((platform, "retrying"), 0)
+            errors_by.setdefault((platform, "failed"), 0)
             if status == "sent":
                 sent_by[platform, kind] = sent_by.get((platform, kind), 0) + count
             elif status in ("pending", "sending"):
