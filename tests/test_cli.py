@@ -122,3 +122,29 @@ async def test_poll_once_exits_non_zero_when_every_feed_fails(config_dir, tmp_pa
     config_dir.write(feeds=[{"url": "http://127.0.0.1:9/a.xml"}])
     code, _, err = await run_bot("poll", "--once", env=bot_env(config_dir, tmp_path / "db"))
     assert code == 1 and "failed" in err
+
+
+async def test_sigterm_during_a_large_first_poll_stops_promptly_and_cleanly(
+    feed_server, config_dir, tmp_path
+):
+    from bench.feed_farm import make_feed
+
+    urls = [feed_server.serve(f"/big/{n}.xml", make_feed(n, 50)) for n in range(120)]
+    config_dir.write(feeds=[{"url": url} for url in urls])
+    db = tmp_path / "bot.db"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=bot_env(config_dir, db),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    while len(feed_server.requests) < 60:  # noqa: ASYNC110  (the poll is under way)
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    started = asyncio.get_running_loop().time()
+    code = await asyncio.wait_for(process.wait(), 30)
+    assert code == 0
+    assert asyncio.get_running_loop().time() - started < 15  # generous: the loop was never blocked for long
+    with sqlite3.connect(db) as conn:  # what was stored is consistent: every item has its feed's row
+        orphans = conn.execute(
+            "SELECT count(*) FROM items WHERE feed_url NOT IN (SELECT url FROM feeds)"
+        ).fetchone()
+    assert orphans == (0,)
