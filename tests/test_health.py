@@ -3,6 +3,10 @@ service's heartbeat (with a start-up grace), /metrics reads the database on ever
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlite_utils import Database
 
 from bot.health import judge_health, run_health_server, start_health_server
+from bot.service import Service
 from bot.store import open_database
 from tests.conftest import TestClock
 
@@ -212,3 +217,43 @@ async def test_run_health_server_logs_a_port_in_use_and_returns_without_raising(
     finally:
         await runner.cleanup()
     assert "cannot listen" in caplog.text
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_service_serves_healthz_on_the_configured_port_and_reports_its_first_poll(config_dir, make_bot):
+    port = free_port()
+    config_dir.write(settings={"health": {"port": port, "stall_after": "1m"}, "dispatch_interval": "1s"})
+    service = Service(make_bot(config_dir))
+    running = asyncio.ensure_future(service.run())
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, _, body = await get(f"http://127.0.0.1:{port}/healthz")
+            except aiohttp.ClientConnectionError:
+                status, body = 0, ""
+            if (
+                status == 200
+                and '"last_poll_age_s": null' not in body
+                and '"last_dispatch_age_s": null' not in body
+            ):
+                break
+            assert time.monotonic() < deadline, f"no healthy answer with both jobs done: {status} {body}"
+            await asyncio.sleep(0.1)
+        _, _, metrics = await get(f"http://127.0.0.1:{port}/metrics")
+        assert "newsbot_last_poll_timestamp_seconds" in samples_names(metrics)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    with pytest.raises(aiohttp.ClientConnectionError):  # stopped with the service
+        await get(f"http://127.0.0.1:{port}/healthz")
+
+
+def samples_names(text: str) -> set[str]:
+    return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
