@@ -28,6 +28,7 @@ from bot.store import transaction
 from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, record_fetch
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
+from bot.store.stories import add_to_story, enqueue_copy, find_story, prune_story_index
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +175,22 @@ class Pipeline:
                 backlog=settings.backlog,
             )
             alertable_ids = {item.id for item in alertable}
+            prune_story_index(self.db, now)
             for item in new_items:
                 matches = parsed.matches.get(item.id, ())
                 if not matches:
                     continue
                 report.matched_items += 1
                 record_matches(self.db, item.id, matches, now=now)
+                # Another outlet's report of a recent story joins it: one alert per story, then updates.
+                story_id = find_story(self.db, item, now)
+                add_to_story(self.db, item, story_id or item.id, now)
                 if item.id in alertable_ids:
                     planned = plan_deliveries(matches, config.routes, self.reachable)
-                    report.enqueued += enqueue(self.db, item.id, planned, now=now)
+                    if story_id is None:
+                        report.enqueued += enqueue(self.db, item.id, planned, now=now)
+                    else:
+                        report.enqueued += enqueue_copy(self.db, item.id, story_id, planned, now=now)
         report.new_items += len(new_items)
         return len(new_items)
 

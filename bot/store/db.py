@@ -142,7 +142,36 @@ def _v3_stories_and_notices(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_core_tables, _v2_commands, _v3_stories_and_notices]
+def _v4_story_index(db: Database) -> None:
+    """Near-duplicate story index (bot.store.stories): LSH band keys per story, and each indexed item's
+    features for verifying candidates. seen_at is the story's first-seen time (the 48 h window)."""
+    db.executescript(
+        """
+        CREATE TABLE story_bands (
+            band TEXT NOT NULL,
+            story_id TEXT NOT NULL,
+            seen_at REAL NOT NULL,
+            PRIMARY KEY (band, story_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX story_bands_seen_at ON story_bands (seen_at);
+        CREATE TABLE story_members (
+            item_id TEXT PRIMARY KEY REFERENCES items (id),
+            story_id TEXT NOT NULL,
+            seen_at REAL NOT NULL,
+            features TEXT NOT NULL       -- JSON, bot.story.StoryFeatures
+        );
+        CREATE INDEX story_members_story ON story_members (story_id);
+        CREATE INDEX story_members_seen_at ON story_members (seen_at);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _v1_core_tables,
+    _v2_commands,
+    _v3_stories_and_notices,
+    _v4_story_index,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,148 @@
+"""Group items into stories across outlets: the near-duplicate index (bot.story) kept in SQLite.
+
+A story's id is the id of its first item. Each indexed item stores its features (story_members)
+and its LSH band keys under its story (story_bands, stamped with the story's first-seen time), so
+finding the story of a new item is a handful of indexed lookups whatever the table's size:
+candidates share a band and started within STORY_WINDOW, at most MAX_CANDIDATES of them are
+verified with bot.story.is_same_story. Call these inside the caller's transaction.
+
+Also here: the outbox side of grouping. A later copy of a story becomes an 'update' delivery
+for each channel the story already alerted (its parent), not a second alert.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+
+from sqlite_utils import Database
+
+from bot.model import Item
+from bot.routing import PlannedDelivery
+from bot.store.outbox import enqueue
+from bot.story import (
+    StoryFeatures,
+    band_keys,
+    is_groupable,
+    is_same_story,
+    minhash,
+    similarity,
+    story_features,
+)
+
+STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
+MAX_CANDIDATES = 20  # stories verified per item (most shared bands first): bounds the cost per item
+MAX_MEMBERS = 200  # copies compared per lookup, newest stories' first
+
+
+@lru_cache(maxsize=512)
+def _sketch(title: str, summary: str, source: str) -> tuple[StoryFeatures, tuple[str, ...]]:
+    """Features and band keys of one item (cached: find_story and add_to_story both need them)."""
+    features = story_features(title, summary, source)
+    return features, tuple(band_keys(minhash(features.combined)))
+
+
+def find_story(db: Database, item: Item, now: float) -> str | None:
+    """The id of the recent story `item` is another report of, or None if it is a new story."""
+    features, bands = _sketch(item.title, item.summary, item.source)
+    if not bands or not is_groupable(features):
+        return None
+    marks = ",".join("?" * len(bands))
+    candidates = [
+        row[0]
+        for row in db.execute(
+            "SELECT story_id FROM story_bands"
+            f" WHERE band IN ({marks}) AND seen_at >= ? AND story_id != ?"
+            " GROUP BY story_id ORDER BY count(*) DESC, max(seen_at) DESC LIMIT ?",
+            [*bands, now - STORY_WINDOW, item.id, MAX_CANDIDATES],
+        )
+    ]
+    if not candidates:
+        return None
+    marks = ",".join("?" * len(candidates))
+    members = db.execute(
+        f"SELECT story_id, features FROM story_members WHERE story_id IN ({marks})"
+        " ORDER BY seen_at DESC LIMIT ?",
+        [*candidates, MAX_MEMBERS],
+    )
+    best: tuple[float, str] | None = None
+    for story_id, stored in members:
+        other = StoryFeatures.from_json(stored)
+        if is_same_story(features, other):
+            score = similarity(features.combined, other.combined)
+            if best is None or score > best[0]:
+                best = (score, story_id)
+    return best[1] if best else None
+
+
+def add_to_story(db: Database, item: Item, story_id: str, now: float) -> None:
+    """Record `item` as part of `story_id` (its own id for a new story) and index it."""
+    db.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, item.id])
+    features, bands = _sketch(item.title, item.summary, item.source)
+    if not bands or not is_groupable(features):
+        return  # too little text to group on: it stays a story of its own
+    started = db.execute("SELECT min(seen_at) FROM story_members WHERE story_id = ?", [story_id]).fetchone()[
+        0
+    ]
+    started = now if started is None else min(started, now)
+    db.execute(
+        "INSERT INTO story_members (item_id, story_id, seen_at, features) VALUES (?,?,?,?)"
+        " ON CONFLICT DO NOTHING",
+        [item.id, story_id, now, features.to_json()],
+    )
+    db.conn.executemany(
+        "INSERT INTO story_bands (band, story_id, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+        [(band, story_id, started) for band in bands],
+    )
+
+
+def prune_story_index(db: Database, now: float) -> int:
+    """Drop index rows of stories too old to take new copies; returns how many band rows went."""
+    cutoff = now - STORY_WINDOW
+    removed = db.execute("DELETE FROM story_bands WHERE seen_at < ?", [cutoff]).rowcount
+    db.execute("DELETE FROM story_members WHERE seen_at < ?", [cutoff])
+    return int(removed)
+
+
+def story_alerts(db: Database, story_id: str) -> dict[tuple[str, str], int]:
+    """(platform, channel) -> the delivery id of the story's alert there (queued or sent)."""
+    rows = db.execute(
+        "SELECT d.platform, d.channel, min(d.id) FROM deliveries d JOIN items i ON i.id = d.item_id"
+        " WHERE i.story_id = ? AND d.kind = 'alert' GROUP BY d.platform, d.channel",
+        [story_id],
+    )
+    return {(platform, channel): delivery_id for platform, channel, delivery_id in rows}
+
+
+def enqueue_update(
+    db: Database, item_id: str, delivery: PlannedDelivery, parent_id: int, *, now: float
+) -> int:
+    """Queue "also reported by" for `item_id` in a channel whose story alert is `parent_id`."""
+    cursor = db.execute(
+        "INSERT INTO deliveries (item_id, platform, channel, rules, terms, next_attempt_at, created_at,"
+        " kind, parent_id) VALUES (?,?,?,?,?,?,?, 'update', ?) ON CONFLICT DO NOTHING",
+        [item_id, delivery.platform, delivery.channel, json.dumps(list(delivery.rules)),
+         json.dumps(list(delivery.terms)), now, now, parent_id],
+    )  # fmt: skip
+    return int(cursor.rowcount)
+
+
+def enqueue_copy(
+    db: Database, item_id: str, story_id: str, planned: Iterable[PlannedDelivery], *, now: float
+) -> int:
+    """Queue a later copy of `story_id`: an update where the story already alerted, else an alert.
+
+    Channels reached only through this copy's rules never saw the story, so they get the alert.
+    Returns how many rows were queued.
+    """
+    parents = story_alerts(db, story_id)
+    alerts: list[PlannedDelivery] = []
+    added = 0
+    for delivery in planned:
+        parent_id = parents.get((delivery.platform, delivery.channel))
+        if parent_id is None:
+            alerts.append(delivery)
+        else:
+            added += enqueue_update(db, item_id, delivery, parent_id, now=now)
+    return added + enqueue(db, item_id, alerts, now=now)
