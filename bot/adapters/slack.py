@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery import CommandHandler
 from bot.errors import CommandError, DeliveryError
 from bot.model import Alert, CommandRequest, Reply
-from bot.render.slack import render_slack_alert, render_slack_reply
+from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_reply, render_slack_update
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ def _classify(exc: SlackApiError, attempt: int) -> tuple[DeliveryError, float]:
 
 
 class SlackAlertSender:
-    """Posts alerts with chat.postMessage; implements bot.delivery.AlertSender.
+    """Posts alerts, thread-reply updates and notices with chat.postMessage; implements
+    bot.delivery.AlertSender.
 
     A 429 waits Retry-After and tries again; 5xx and network errors back off briefly; both at
     most `max_attempts` tries in all, and a wait longer than `max_wait` is left to the
@@ -132,7 +133,23 @@ class SlackAlertSender:
         self._max_wait = max_wait
 
     async def send_alert(self, channel: str, alert: Alert) -> str:
-        payload = render_slack_alert(alert)
+        return await self._post(channel, render_slack_alert(alert), f"alert {alert.delivery_id}")
+
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+        """Reply in the alert's thread (not broadcast to the channel) about the newest copy."""
+        return await self._post(
+            channel,
+            render_slack_update(alert),
+            f"update of alert {alert.delivery_id}",
+            thread_ts=parent_ref,
+            reply_broadcast=False,
+        )
+
+    async def send_notice(self, channel: str, text: str) -> str:
+        return await self._post(channel, render_slack_notice(text), "notice")
+
+    async def _post(self, channel: str, payload: dict[str, Any], what: str, **extra: Any) -> str:
+        """chat.postMessage with this class's retry policy; returns the message ts."""
         attempt = 0
         while True:
             attempt += 1
@@ -143,6 +160,7 @@ class SlackAlertSender:
                     blocks=payload["blocks"],
                     unfurl_links=False,  # the alert already shows the story; no preview card
                     unfurl_media=False,
+                    **extra,
                 )
             except SlackApiError as exc:
                 error, wait = _classify(exc, attempt)
@@ -163,11 +181,11 @@ class SlackAlertSender:
                 return ts
 
             if not error.retryable or attempt >= self._max_attempts or wait > self._max_wait:
-                log.warning("slack: alert %s to %s failed: %s", alert.delivery_id, channel, error)
+                log.warning("slack: %s to %s failed: %s", what, channel, error)
                 raise error
             log.info(
-                "slack: alert %s to %s: %s; retrying in %.2fs (attempt %d/%d)",
-                alert.delivery_id,
+                "slack: %s to %s: %s; retrying in %.2fs (attempt %d/%d)",
+                what,
                 channel,
                 error.code,
                 wait,

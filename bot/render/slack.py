@@ -261,3 +261,27 @@ def render_slack_reply(reply: Reply) -> dict[str, Any]:
         "blocks": blocks,
         "response_type": "ephemeral" if reply.ephemeral else "in_channel",
     }
+
+
+NOTICE_LIMIT = 3_000
+
+
+def render_slack_update(alert: Alert) -> dict[str, Any]:
+    """Render "Also reported by <source>: <headline>" for the newest copy in `alert.also_reported`,
+    as `{"text", "blocks"}` for a reply in the original alert's thread."""
+    copy = alert.also_reported[-1] if alert.also_reported else None
+    source = _one_line(copy.source) if copy else ""
+    title = (_one_line(copy.title) if copy else "") or _one_line(alert.item.title) or "(untitled)"
+    link = copy.link if copy else None
+    who = fit(source, 200, escape_slack) if source else "another outlet"
+    link_room = len(safe_url(link) or "") + 8
+    headline = fit(title, min(HEADLINE_LIMIT, SECTION_LIMIT - link_room - len(who) - 40), escape_slack)
+    block = _section(f"Also reported by *{who}*: {_link(link, headline)}")
+    fallback = f"Also reported by {source or 'another outlet'}: {title}"
+    return {"text": fit(fallback, FALLBACK_LIMIT, escape_slack), "blocks": [block]}
+
+
+def render_slack_notice(text: str) -> dict[str, Any]:
+    """An operator notice as plain, escaped text (no mentions, no links of the text's making)."""
+    body = fit(text.strip() or "(empty notice)", NOTICE_LIMIT, escape_slack)
+    return {"text": body, "blocks": [_section(body)]}

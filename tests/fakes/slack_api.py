@@ -2,7 +2,8 @@
 
 An aiohttp server on 127.0.0.1 with an ephemeral port, reached by the real slack-sdk and
 slack-bolt clients (point them at `api_url`). It answers auth.test, records chat.postMessage
-calls, counts every call per method, and fails calls on demand (`fail_next`): a 429 with a
+calls (thread replies too: `replies(ts)` lists those with that thread_ts), counts every call per
+method, and fails calls on demand (`fail_next`): a 429 with a
 Retry-After, a Slack error code, a 5xx, or a dropped connection. `response_url(...)` gives a
 URL whose POSTs are recorded in `responses`, for slash-command `respond()`.
 
@@ -39,6 +40,7 @@ class FakeSlackAPI:
         self.app_token = app_token
         self.calls: Counter[str] = Counter()
         self.messages: list[dict[str, Any]] = []  # accepted chat.postMessage bodies
+        self.posted: dict[str, dict[str, Any]] = {}  # ts -> accepted body, to follow threads
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url name, body)
         self.auth_headers: list[str] = []
         self._failures: dict[str, deque[Failure]] = {}
@@ -98,6 +100,14 @@ class FakeSlackAPI:
         for _ in range(times):
             queue.append(Failure(status, error, retry_after, disconnect))
 
+    def replies(self, thread_ts: str) -> list[dict[str, Any]]:
+        """Accepted messages posted in the thread of message `thread_ts`, oldest first."""
+        return [body for body in self.messages if body.get("thread_ts") == thread_ts]
+
+    def top_level(self) -> list[dict[str, Any]]:
+        """Accepted messages posted to a channel rather than into a thread."""
+        return [body for body in self.messages if not body.get("thread_ts")]
+
     async def wait_for_responses(self, count: int, seconds: float = 5.0) -> None:
         async with self._responded:
             await asyncio.wait_for(self._responded.wait_for(lambda: len(self.responses) >= count), seconds)
@@ -146,6 +156,7 @@ class FakeSlackAPI:
             n = next(self._ts)
             ts = f"1700000000.{n:06d}"
             self.messages.append(body)
+            self.posted[ts] = body
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})

@@ -1,0 +1,152 @@
+"""Slack "also reported by" thread replies and operator notices, through the real slack-sdk client
+against the local fake Slack Web API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from bot.adapters.slack import SlackAlertSender, make_slack_client
+from bot.errors import DeliveryError
+from bot.model import Alert, Item, ReportedCopy
+from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_update
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+
+CHANNEL = "C0123456789"
+
+
+def make_alert(*copies: ReportedCopy) -> Alert:
+    item = Item(
+        id="i1",
+        feed_url="https://example.com/rss.xml",
+        title="Bezos's Project Prometheus to buy aerospace parts maker",
+        link="https://example.com/prometheus-parts",
+        summary="The AI venture agreed to acquire Precision Aerostructures.",
+        source="Bloomberg",
+    )
+    return Alert(delivery_id=7, item=item, rules=("prometheus",), terms=("Prometheus",), also_reported=copies)
+
+
+REUTERS = ReportedCopy(
+    source="Reuters",
+    title="Jeff Bezos AI venture agrees deal for aircraft component supplier",
+    link="https://www.reuters.com/business/bezos-deal/",
+)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlackAPI]:
+    server = await FakeSlackAPI().start()
+    yield server
+    await server.close()
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def sender_for(fake: FakeSlackAPI) -> SlackAlertSender:
+    return SlackAlertSender(make_slack_client(BOT_TOKEN, fake.api_url), sleep=no_sleep)
+
+
+def _text(body: dict) -> str:  # type: ignore[type-arg]
+    blocks = body["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return " ".join(block["text"]["text"] for block in blocks)
+
+
+async def test_update_is_a_thread_reply_to_the_alert_naming_the_new_outlet(fake: FakeSlackAPI) -> None:
+    sender = sender_for(fake)
+    alert_ts = await sender.send_alert(CHANNEL, make_alert())
+
+    reply_ts = await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS))
+
+    assert reply_ts != alert_ts and reply_ts in fake.posted
+    [reply] = fake.replies(alert_ts)
+    assert reply["channel"] == CHANNEL
+    assert reply["reply_broadcast"] is False  # stays in the thread
+    assert "Also reported by *Reuters*" in _text(reply)
+    assert "<https://www.reuters.com/business/bezos-deal/|Jeff Bezos AI venture" in _text(reply)
+    assert len(fake.top_level()) == 1  # the channel itself still shows one alert
+
+
+async def test_update_names_only_the_newest_copy_each_time(fake: FakeSlackAPI) -> None:
+    sender = sender_for(fake)
+    alert_ts = await sender.send_alert(CHANNEL, make_alert())
+    ft = ReportedCopy(
+        source="Financial Times", title="Bezos-backed Prometheus strikes $1.1bn deal", link=None
+    )
+
+    await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS))
+    await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS, ft))
+
+    first, second = fake.replies(alert_ts)
+    assert "Reuters" in _text(first) and "Financial Times" not in _text(first)
+    assert "Financial Times" in _text(second) and "Reuters" not in _text(second)
+    assert "<" not in _text(second).split(":", 1)[1]  # no link when the copy has none
+
+
+def test_update_text_from_the_feed_cannot_mention_or_link() -> None:
+    hostile = ReportedCopy(
+        source="<!channel> News",
+        title="@here see <https://evil.example|this> *now*",
+        link="javascript:alert(1)",
+    )
+    payload = render_slack_update(make_alert(hostile))
+    text = _text(payload) + payload["text"]
+    assert "<!channel>" not in text and "<https://evil" not in text and "javascript:" not in text
+    assert "@here" not in text  # broken up with a zero-width space
+    assert "&lt;!channel&gt;" in text
+
+
+def test_update_without_copies_still_renders() -> None:
+    payload = render_slack_update(make_alert())
+    assert "another outlet" in payload["text"]
+
+
+async def test_notice_is_plain_escaped_text_without_mentions(fake: FakeSlackAPI) -> None:
+    sender = sender_for(fake)
+    ts = await sender.send_notice(CHANNEL, "Feed <!everyone> https://x.example is down @channel")
+
+    assert ts in fake.posted
+    [body] = fake.messages
+    assert "thread_ts" not in body
+    text = _text(body) + body["text"]
+    assert "<!everyone>" not in text and "@channel" not in text
+    assert "&lt;!everyone&gt;" in text
+
+
+def test_notice_is_cut_to_a_short_message() -> None:
+    payload = render_slack_notice("word " * 5_000)
+    assert len(payload["text"]) <= 3_000
+
+
+async def test_update_errors_are_classified_like_alerts(fake: FakeSlackAPI) -> None:
+    sender = sender_for(fake)
+    fake.fail_next("chat.postMessage", error="channel_not_found")
+    with pytest.raises(DeliveryError) as refused:
+        await sender.send_update(CHANNEL, "1700000000.000001", make_alert(REUTERS))
+    assert refused.value.retryable is False and refused.value.code == "channel_not_found"
+
+    fake.fail_next("chat.postMessage", status=429, retry_after="0.5")
+    ts = await sender.send_update(CHANNEL, "1700000000.000001", make_alert(REUTERS))
+    assert fake.replies("1700000000.000001")[-1] is fake.posted[ts]
+
+
+async def test_notice_network_trouble_is_retryable(fake: FakeSlackAPI) -> None:
+    sender = SlackAlertSender(make_slack_client(BOT_TOKEN, fake.api_url), sleep=no_sleep, max_attempts=2)
+    fake.fail_next("chat.postMessage", status=503, times=2)
+    with pytest.raises(DeliveryError) as error:
+        await sender.send_notice(CHANNEL, "feed down")
+    assert error.value.retryable is True
+    assert fake.calls["chat.postMessage"] == 2
+
+
+def test_alert_rendering_is_unchanged_by_copies() -> None:
+    # The alert itself never lists copies on Slack: the thread does.
+    assert render_slack_alert(make_alert()) == render_slack_alert(
+        replace(make_alert(), also_reported=(REUTERS,))
+    )
