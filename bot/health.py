@@ -1,8 +1,6 @@
-"""The operator HTTP server: GET /healthz (is polling and dispatch alive?) and GET /metrics
-(Prometheus text format). Its own small aiohttp app on its own port, apart from Slack's.
-
-Metrics are read from SQLite on each scrape rather than counted in memory, so they stay right
-across restarts and whichever process wrote the rows. This module only reads the database.
+"""The operator HTTP server: GET /healthz (are polling and dispatch alive?) and GET /metrics
+(Prometheus text format, see bot.metrics). Its own small aiohttp app on its own port, apart from
+Slack's. It only reads: the service's heartbeat, and the database through bot.metrics.
 """
 
 from __future__ import annotations
@@ -11,14 +9,14 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlite_utils import Database
+
+from bot.metrics import Snapshot, database_file, render_metrics, render_metrics_from_file
 
 log = logging.getLogger(__name__)
 
@@ -54,122 +52,6 @@ def judge_health(
     return Health(ok=not problems, body=body)
 
 
-class DatabaseCollector:
-    """Reads the current numbers from SQLite on every scrape (on the event loop's thread, which
-    owns the connection; each query is an indexed count or a small GROUP BY)."""
-
-    def __init__(
-        self, db: Database, *, heartbeat: Heartbeat, clock: Callable[[], float], feeds: FeedUrls | None
-    ) -> None:
-        self._db = db
-        self._heartbeat = heartbeat
-        self._clock = clock
-        self._feeds = feeds
-
-    def collect(self) -> Iterator[Metric]:
-        db = self._db
-        yield self._feed_states()
-        items = GaugeMetricFamily("newsbot_items_stored", "Items in the database.")
-        items.add_metric([], _one(db, "SELECT count(*) FROM items"))
-        yield items
-        recent = GaugeMetricFamily("newsbot_items_seen_24h", "Items first seen in the last 24 hours.")
-        recent.add_metric(
-            [], _one(db, "SELECT count(*) FROM items WHERE seen_at >= ?", self._clock() - 86400)
-        )
-        yield recent
-        seen = CounterMetricFamily("newsbot_items_seen", "New items found in feeds, per feed row, summed.")
-        seen.add_metric([], _one(db, "SELECT coalesce(sum(items_seen), 0) FROM feeds"))
-        yield seen
-        matched = CounterMetricFamily("newsbot_matched_items", "Items matched, by rule.", labels=["rule"])
-        for rule, count in db.execute("SELECT rule, count(*) FROM matches GROUP BY rule ORDER BY rule"):
-            matched.add_metric([rule], count)
-        yield matched
-        yield from self._deliveries()
-        notices = GaugeMetricFamily("newsbot_notices_raised", "Operator notices currently raised.")
-        notices.add_metric([], _one(db, "SELECT count(*) FROM notices WHERE state = 'raised'"))
-        yield notices
-        last_poll, last_dispatch = self._heartbeat()
-        for name, value in (("poll", last_poll), ("dispatch", last_dispatch)):
-            stamp = GaugeMetricFamily(
-                f"newsbot_last_{name}_timestamp_seconds", f"When the last {name} finished (Unix time)."
-            )
-            if value is not None:  # no sample yet rather than a misleading 0
-                stamp.add_metric([], value)
-            yield stamp
-
-    def _feed_states(self) -> Metric:
-        feeds = GaugeMetricFamily(
-            "newsbot_feeds",
-            "Feeds by state: healthy (last fetch worked), failing, disabled (stopped until resumed), "
-            "pending (never fetched successfully nor failed yet).",
-            labels=["state"],
-        )
-        counts = dict.fromkeys(("healthy", "failing", "disabled", "pending"), 0)
-        wanted = set(self._feeds()) if self._feeds is not None else None
-        rows = self._db.execute("SELECT url, error_count, disabled_reason, last_success_at FROM feeds")
-        for url, error_count, disabled_reason, last_success_at in rows:
-            if wanted is not None and url not in wanted:
-                continue  # a row left by a feed removed from the config
-            if disabled_reason is not None:
-                counts["disabled"] += 1
-            elif error_count:
-                counts["failing"] += 1
-            elif last_success_at is not None:
-                counts["healthy"] += 1
-            else:
-                counts["pending"] += 1
-        if wanted is not None:  # configured feeds without a row have not been polled yet
-            counts["pending"] += len(wanted) - sum(counts.values())
-        for state, count in counts.items():
-            feeds.add_metric([state], count)
-        return feeds
-
-    def _deliveries(self) -> Iterator[Metric]:
-        sent = CounterMetricFamily(
-            "newsbot_alerts_sent", "Messages posted, by platform and kind.", labels=["platform", "kind"]
-        )
-        queued = GaugeMetricFamily(
-            "newsbot_queue_depth", "Deliveries waiting or being sent, by platform.", labels=["platform"]
-        )
-        errors = GaugeMetricFamily(
-            "newsbot_send_errors",
-            "Deliveries that failed for good (failed) or are waiting to retry after an error (retrying).",
-            labels=["platform", "state"],
-        )
-        rows = self._db.execute(
-            "SELECT platform, kind, status, last_error IS NOT NULL, count(*) FROM deliveries"
-            " GROUP BY platform, kind, status, last_error IS NOT NULL"
-        )
-        sent_by: dict[tuple[str, str], int] = {}
-        queued_by: dict[str, int] = {}
-        errors_by: dict[tuple[str, str], int] = {}
-        for platform, kind, status, has_error, count in rows:
-            queued_by.setdefault(
-                platform, 0
-            )  # every platform ever used gets its zeros: gaps read as "no data"
-            errors_by.setdefault((platform, "retrying"), 0)
-            errors_by.setdefault((platform, "failed"), 0)
-            if status == "sent":
-                sent_by[platform, kind] = sent_by.get((platform, kind), 0) + count
-            elif status in ("pending", "sending"):
-                queued_by[platform] = queued_by.get(platform, 0) + count
-                if has_error:
-                    errors_by[platform, "retrying"] = errors_by.get((platform, "retrying"), 0) + count
-            elif status == "failed":
-                errors_by[platform, "failed"] = errors_by.get((platform, "failed"), 0) + count
-        for (platform, kind), count in sorted(sent_by.items()):
-            sent.add_metric([platform, kind], count)
-        for platform, count in sorted(queued_by.items()):
-            queued.add_metric([platform], count)
-        for (platform, state), count in sorted(errors_by.items()):
-            errors.add_metric([platform, state], count)
-        return iter((sent, queued, errors))
-
-
-def _one(db: Database, sql: str, *params: object) -> float:
-    return float(db.execute(sql, list(params)).fetchone()[0])
-
-
 def build_health_app(
     db: Database,
     *,
@@ -179,8 +61,7 @@ def build_health_app(
     feeds: FeedUrls | None = None,
 ) -> web.Application:
     started_at = clock()
-    registry = CollectorRegistry(auto_describe=False)  # dedicated: no process-wide default metrics
-    registry.register(DatabaseCollector(db, heartbeat=heartbeat, clock=clock, feeds=feeds))
+    path = database_file(db)
 
     async def healthz(request: web.Request) -> web.Response:
         last_poll, last_dispatch = heartbeat()
@@ -199,7 +80,17 @@ def build_health_app(
 
     async def metrics(request: web.Request) -> web.Response:
         try:
-            body = generate_latest(registry)
+            last_poll, last_dispatch = heartbeat()
+            snapshot = Snapshot(
+                now=clock(),
+                last_poll=last_poll,
+                last_dispatch=last_dispatch,
+                feeds=frozenset(feeds()) if feeds is not None else None,
+            )
+            if path is None:  # in-memory: only the owning connection can see it
+                body = render_metrics(db.conn, snapshot)
+            else:
+                body = await asyncio.to_thread(render_metrics_from_file, path, snapshot)
         except Exception:
             log.exception("metrics: could not read the database")
             return web.Response(status=500, text="metrics unavailable: see the bot's log\n")
