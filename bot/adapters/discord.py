@@ -1,5 +1,8 @@
 """Send alerts to Discord over REST (bot token or webhook URL). Translates only; decides nothing.
 
+"Also reported by" updates edit the alert message in place (PATCH the channel message, or the
+webhook's message), and operator notices are plain content; both share the alerts' error handling.
+
 Alerts never touch the gateway: `start()` does a static login (one GET /users/@me) and each
 alert is one POST through discord.py's HTTP client, or one webhook execute. Failures become
 bot.errors.DeliveryError with `retryable` set truthfully; the outbox decides what happens next.
@@ -23,7 +26,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -32,7 +35,7 @@ from discord.http import Route
 from bot.adapters.discord_commands import build_command_tree, run_discord_gateway
 from bot.errors import DeliveryError
 from bot.model import Alert
-from bot.render.discord import render_discord_alert
+from bot.render.discord import render_discord_alert, render_discord_notice, render_discord_update
 
 __all__ = [
     "DiscordAlertSender",
@@ -221,18 +224,36 @@ class DiscordAlertSender:
 
     async def send_alert(self, channel: str, alert: Alert) -> str:
         embed = render_discord_alert(alert, self._rule_colors)
+        return await self._deliver(channel, {"embed": embed})
+
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+        """Edit the alert message `parent_ref` to show every copy in an "Also reported by" field."""
+        if not parent_ref.strip().isdigit():
+            raise DeliveryError(
+                "cannot edit the alert: its message reference is not a Discord message id",
+                retryable=False,
+                code="bad_message_ref",
+            )
+        embed = render_discord_update(alert, self._rule_colors)
+        return await self._deliver(channel, {"embed": embed}, edit=int(parent_ref))
+
+    async def send_notice(self, channel: str, text: str) -> str:
+        return await self._deliver(channel, {"content": render_discord_notice(text)})
+
+    async def _deliver(self, channel: str, fields: dict[str, Any], edit: int | None = None) -> str:
+        """Post `fields` (embed or content) to a channel id or webhook URL, or edit message `edit`."""
         webhook = parse_webhook_url(channel)
         if webhook is not None:
-            return await self._send_webhook(*webhook, embed)
+            return await self._send_webhook(*webhook, fields, edit)
         if channel.strip().isdigit():
-            return await self._send_channel(int(channel), embed)
+            return await self._send_channel(int(channel), fields, edit)
         raise DeliveryError(
             "Discord channel must be a channel id or a https://discord.com/api/webhooks/<id>/<token> URL",
             retryable=False,
             code="bad_channel",
         )
 
-    async def _send_channel(self, channel_id: int, embed: discord.Embed) -> str:
+    async def _send_channel(self, channel_id: int, fields: dict[str, Any], edit: int | None) -> str:
         client = self._client
         if client is None:
             raise DeliveryError(
@@ -241,23 +262,33 @@ class DiscordAlertSender:
                 code="no_token",
             )
         target = client.get_partial_messageable(channel_id)
+        none = discord.AllowedMentions.none()
 
         async def send() -> str:
-            message = await target.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+            if edit is not None:
+                edited = await target.get_partial_message(edit).edit(**fields, allowed_mentions=none)
+                return str(edited.id)
+            message = await target.send(**fields, allowed_mentions=none)
             return str(message.id)
 
         return await self._with_retries(send, f"channel {channel_id}", internal_5xx=_INTERNALLY_RETRIED)
 
-    async def _send_webhook(self, webhook_id: int, token: str, embed: discord.Embed) -> str:
+    async def _send_webhook(
+        self, webhook_id: int, token: str, fields: dict[str, Any], edit: int | None
+    ) -> str:
         if self._session is None:
             await self.start()
         assert self._session is not None
         # Webhook.partial (not from_url) so the request follows Route.BASE / DISCORD_API_URL.
         hook = discord.Webhook.partial(webhook_id, token, session=self._session)
+        none = discord.AllowedMentions.none()
 
         async def send() -> str:
             await self._pacer.wait_turn(webhook_id)
-            message = await hook.send(embed=embed, allowed_mentions=discord.AllowedMentions.none(), wait=True)
+            if edit is not None:
+                edited = await hook.edit_message(edit, **fields, allowed_mentions=none)
+                return str(edited.id)
+            message = await hook.send(**fields, allowed_mentions=none, wait=True)
             return str(message.id)
 
         return await self._with_retries(send, f"webhook {webhook_id}", internal_5xx=None)

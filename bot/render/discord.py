@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
 import discord
 
-from bot.model import Alert, Reply, ReplyEntry
+from bot.model import Alert, Reply, ReplyEntry, ReportedCopy
 from bot.render.text import fit, truncate
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -97,6 +98,58 @@ def render_discord_alert(alert: Alert, rule_colors: Mapping[str, int] | None = N
         room = min(FOOTER_MAX, EMBED_TOTAL_MAX - len(embed))  # the 6,000 total binds before 2,048 can
         embed.set_footer(text=fit("Matched: " + ", ".join(alert.rules), room, escape_discord))
     return embed
+
+
+ALSO_REPORTED = "Also reported by"
+
+
+def render_discord_update(alert: Alert, rule_colors: Mapping[str, int] | None = None) -> discord.Embed:
+    """The original alert's embed plus an "Also reported by" field listing every later copy.
+
+    The list is cut to the field's 1,024 characters; copies that do not fit are counted in a
+    closing "… and N more" line. When the alert already fills most of the embed's 6,000
+    characters, its summary is shortened to make room for the list.
+    """
+    embed = render_discord_alert(alert, rule_colors)
+    if not alert.also_reported:
+        return embed
+    value = _copies_list(alert.also_reported, FIELD_VALUE_MAX)
+    summary = alert.item.summary
+    while summary and len(embed) + len(ALSO_REPORTED) + len(value) > EMBED_TOTAL_MAX:
+        overflow = len(embed) + len(ALSO_REPORTED) + len(value) - EMBED_TOTAL_MAX
+        summary = truncate(summary, max(0, len(summary) - overflow - 20))
+        shorter = replace(alert, item=replace(alert.item, summary=summary))
+        embed = render_discord_alert(shorter, rule_colors)
+    embed.add_field(name=ALSO_REPORTED, value=value, inline=False)
+    return embed
+
+
+def _copies_list(copies: tuple[ReportedCopy, ...], room: int) -> str:
+    lines: list[str] = []
+    used = 0
+    for index, copy in enumerate(copies):
+        line = _copy_line(copy)
+        after = len(copies) - index - 1
+        reserve = len(f"… and {after} more") + 1 if after else 0
+        if used + len(line) + 1 + reserve > room:
+            lines.append(f"… and {after + 1} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
+def _copy_line(copy: ReportedCopy) -> str:
+    """ "Reuters: [headline](link)", each part escaped and cut so one copy never fills the field."""
+    source = fit(copy.source or "another outlet", 80, escape_discord)
+    title = fit(copy.title or "(untitled)", 200, escape_discord)
+    url = safe_url(copy.link)
+    return f"{source}: [{title}]({_link_target(url)})" if url else f"{source}: {title}"
+
+
+def render_discord_notice(text: str) -> str:
+    """An operator notice as message content: escaped plain text, so it cannot ping anyone."""
+    return fit(text.strip() or "(empty notice)", CONTENT_MAX, escape_discord)
 
 
 def render_discord_reply(reply: Reply) -> list[discord.Embed]:

@@ -1,8 +1,9 @@
 """A fake Discord REST API on 127.0.0.1 for tests, reached through the real discord.py client.
 
 Serves what the bot uses: login (GET /users/@me, /oauth2/applications/@me), channel messages,
-webhook execute, interaction callbacks, followups (webhooks/<application id>/<interaction
-token>) and command sync. It records every request and every message, answers exactly
+message edits (PATCH of a channel's or webhook's own message, recorded in `edits`), webhook
+execute, interaction callbacks, followups (webhooks/<application id>/<interaction token>) and
+command sync. It records every request and every message, answers exactly
 `Content-Type: application/json` (discord.py decodes nothing else), and checks embeds against
 Discord's limits like the real API (50035 when exceeded). Failures are queued on demand:
 429 with retry_after (with or without a `Via` header), 5xx, 403 missing access/permissions.
@@ -54,6 +55,7 @@ class FakeDiscord:
     interaction_tokens: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, float]] = field(default_factory=list)  # method, path, time
     messages: list[Recorded] = field(default_factory=list)
+    edits: list[Recorded] = field(default_factory=list)  # accepted PATCHes; message_id = the edited one
     synced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "global" or guild id
     _failures: list[Failure] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
@@ -67,6 +69,10 @@ class FakeDiscord:
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._channel_message)
         app.router.add_post("/api/v10/webhooks/{webhook_id}/{token}", self._webhook_execute)
         app.router.add_delete("/api/v10/webhooks/{webhook_id}/{token}/messages/@original", self._delete)
+        app.router.add_patch("/api/v10/channels/{channel_id}/messages/{message_id}", self._channel_edit)
+        app.router.add_patch(
+            "/api/v10/webhooks/{webhook_id}/{token}/messages/{message_id}", self._webhook_edit
+        )
         app.router.add_post("/api/v10/interactions/{interaction_id}/{token}/callback", self._callback)
         app.router.add_put("/api/v10/applications/{app_id}/commands", self._sync)
         app.router.add_put("/api/v10/applications/{app_id}/guilds/{guild_id}/commands", self._sync)
@@ -89,6 +95,9 @@ class FakeDiscord:
 
     def of_kind(self, kind: str) -> list[Recorded]:
         return [m for m in self.messages if m.kind == kind]
+
+    def edits_of(self, message_id: str) -> list[Recorded]:
+        return [e for e in self.edits if e.message_id == message_id]
 
     # --- handlers -------------------------------------------------------------------------
 
@@ -136,6 +145,43 @@ class FakeDiscord:
         if response.status == 200 and request.query.get("wait") not in ("true", "1", "True"):
             return web.Response(status=204)
         return response
+
+    async def _channel_edit(self, request: web.Request) -> web.Response:
+        self._log(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        channel_id = int(request.match_info["channel_id"])
+        if channel_id not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        return await self._edit_message(request, "channel", str(channel_id), channel_id)
+
+    async def _webhook_edit(self, request: web.Request) -> web.Response:
+        self._log(request)
+        hook_id, token = int(request.match_info["webhook_id"]), request.match_info["token"]
+        if self.webhooks.get(hook_id) != token:
+            return _json({"message": "Unknown Webhook", "code": 10015}, 404)
+        return await self._edit_message(request, "webhook", str(hook_id), 0)
+
+    async def _edit_message(
+        self, request: web.Request, kind: str, target: str, channel_id: int
+    ) -> web.Response:
+        """Like Discord: only a message this channel (or webhook) posted can be edited there."""
+        failure = self._take_failure(request.path)
+        if failure is not None:
+            return _failure_response(failure)
+        message_id = request.match_info["message_id"]
+        if not any(
+            m.kind == kind and m.target == target and m.message_id == message_id for m in self.messages
+        ):
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        payload = await request.json()
+        problem = _validate(payload)
+        if problem:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
+        self.edits.append(Recorded(kind, target, payload, message_id, time.monotonic()))
+        message = _message(message_id, channel_id, payload)
+        message["edited_timestamp"] = "2026-01-01T00:01:00.000000+00:00"
+        return _json(message)
 
     async def _callback(self, request: web.Request) -> web.Response:
         self._log(request)
