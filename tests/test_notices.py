@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from bot.adapters.slack import SlackAlertSender, make_slack_client
 from bot.errors import DeliveryError
 from bot.notices import NoticeChange
 from bot.notices_job import check_notices, pack_messages
 from bot.store.notices import notice_states
 from tests.conftest import TestClock
 from tests.fakes.feed_server import rss
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 T0 = 1_800_000_000.0
 HOUR, DAY = 3600.0, 86400.0
@@ -192,3 +194,33 @@ def test_pack_messages_keeps_order_and_never_splits_a_notice():
     assert [[change.key for change in batch] for batch in batches] == [["0", "1"], ["2", "3"], ["4"]]
     huge = [NoticeChange(key="big", state="raised", at=0, text="y" * 5000)]
     assert pack_messages(huge, limit=1500) == [huge]
+
+
+async def test_notice_goes_to_slack_through_the_real_client_and_a_refused_send_is_retried(
+    feed_server, config_dir, make_bot
+):
+    slack = await FakeSlackAPI().start()
+    try:
+        clock = TestClock(T0)
+        url = feed_server.serve("/gone.xml", "gone", status=410)
+        config_dir.write(
+            feeds=[{"url": url, "name": "Old <!channel> feed"}],
+            settings={"admin_channel": {"platform": "slack", "channel": "C0ADMIN"}},
+        )
+        bot = make_bot(config_dir, clock=clock)
+        bot.senders["slack"] = SlackAlertSender(make_slack_client(BOT_TOKEN, slack.api_url))
+        await poll_at(bot, clock, T0)
+        slack.fail_next("chat.postMessage", error="channel_not_found")
+
+        assert await check(bot, clock) == 0
+        assert slack.messages == [] and notice_states(bot.db) == {}
+        clock.advance(600)
+        assert await check(bot, clock) == 1
+        (message,) = slack.messages
+        assert message["channel"] == "C0ADMIN"
+        assert "is stopped (410 Gone)" in message["text"] and "<!channel>" not in message["text"]
+        clock.advance(600)
+        assert await check(bot, clock) == 0
+        assert len(slack.messages) == 1 and slack.calls["chat.postMessage"] == 2
+    finally:
+        await slack.close()
