@@ -48,6 +48,7 @@ class ConfigDir:
             "fetch": {"connect_timeout": "2s", "read_timeout": "2s", "concurrency": 8},
             "admins": {"slack": ["UADMIN"], "discord": ["1000"]},
             "allow_private_feed_hosts": True,
+            "health": {"port": None},  # tests that want the health server start it themselves
         }
         base_settings.update(settings or {})
         files = {

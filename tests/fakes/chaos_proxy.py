@@ -79,7 +79,9 @@ class ChaosProxy:
             if fault == "drop_after":
                 return self._drop(request)
             response_headers = {
-                k: v for k, v in upstream.headers.items() if k.lower() not in ("content-length", "transfer-encoding")
+                k: v
+                for k, v in upstream.headers.items()
+                if k.lower() not in ("content-length", "transfer-encoding")
             }
             return web.Response(status=upstream.status, body=payload, headers=response_headers)
 
