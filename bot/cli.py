@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sqlite3
 import sys
 import tempfile
@@ -185,4 +184,4 @@ def _rules_explain(args: argparse.Namespace) -> int:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
-    return _cmd(argparse.Namespace(words=["rules", "test", json.dumps(args.query)]))
+    return _cmd(argparse.Namespace(words=["rules", "test", args.query]))  # the core reads the rest raw

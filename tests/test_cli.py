@@ -148,3 +148,14 @@ async def test_sigterm_during_a_large_first_poll_stops_promptly_and_cleanly(
             "SELECT count(*) FROM items WHERE feed_url NOT IN (SELECT url FROM feeds)"
         ).fetchone()
     assert orphans == (0,)
+
+
+async def test_rules_test_and_cmd_run_the_command_core_as_operator(config_dir, tmp_path):
+    config_dir.write()
+    env = bot_env(config_dir, tmp_path / "db.sqlite")
+    code, out, _ = await run_bot("rules", "test", '"Project Prometheus" AND Bezos', env=env)
+    assert code == 0 and "Would match 0" in out
+    code, out, _ = await run_bot("rules", "test", "Bezos AND (", env=env)
+    assert code == 1 and "position" in out
+    code, out, _ = await run_bot("cmd", "rules", "list", env=env)  # admin-only: the operator is an admin
+    assert code == 0 and "prometheus" in out
