@@ -225,11 +225,20 @@ def similarity(a: Features, b: Features) -> float:
     return low / high
 
 
-def amounts_conflict(a: Features, b: Features) -> bool:
-    """Both reports give amounts and share none: "$6.2bn" and "$100bn" are different events."""
-    amounts_a = {k for k in a if k.startswith("#")}
-    amounts_b = {k for k in b if k.startswith("#")}
-    return bool(amounts_a) and bool(amounts_b) and not (amounts_a & amounts_b)
+def amounts_conflict(a: StoryFeatures, b: StoryFeatures) -> bool:
+    """The amounts say these are different events.
+
+    Either both reports give amounts and share none ("$6.2bn" vs "$100bn"), or one headline leads
+    with an amount the other report never mentions ("raises $8bn at $50bn" vs "in talks at $50bn").
+    """
+    amounts_a, amounts_b = _amounts(a.combined), _amounts(b.combined)
+    if amounts_a and amounts_b and not (amounts_a & amounts_b):
+        return True
+    return bool(_amounts(a.headline) - amounts_b) or bool(_amounts(b.headline) - amounts_a)
+
+
+def _amounts(features: Features) -> set[str]:
+    return {token for token in features if token.startswith("#")}
 
 
 def is_groupable(features: StoryFeatures) -> bool:
@@ -243,7 +252,7 @@ def is_same_story(a: StoryFeatures, b: StoryFeatures) -> bool:
     often share a lead's background sentence ("the AI venture co-led by Jeff Bezos ..."), but
     rarely the headline's words as well.
     """
-    if not (is_groupable(a) and is_groupable(b)) or amounts_conflict(a.combined, b.combined):
+    if not (is_groupable(a) and is_groupable(b)) or amounts_conflict(a, b):
         return False
     overall = similarity(a.combined, b.combined)
     if overall >= CLEAR_THRESHOLD:
