@@ -152,6 +152,12 @@ class Dispatcher:
             message_ref = await send()
         except DeliveryError as error:
             report.errors.append(f"{where}: {error}")
+            if error.ambiguous and error.retryable:
+                # The platform may have posted it: leave the rows claimed; bot.recovery settles them
+                # at the start of the next round (found -> sent, not found -> sent again).
+                report.retrying += len(ids)
+                log.warning("delivery to %s may or may not have gone through: %s", where, error)
+                return "stop"
             for delivery_id in ids:
                 if error.retryable:
                     mark_retry(self._db, delivery_id, error=str(error),

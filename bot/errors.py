@@ -65,7 +65,9 @@ class DeliveryError(BotError):
 
     `retryable` says whether trying again later may succeed (429, 5xx, network) or not
     (unknown channel, missing permission, bad token). `retry_after` is the platform's
-    requested wait in seconds, when it gave one.
+    requested wait in seconds, when it gave one. `ambiguous` means the platform may have
+    accepted the message although no answer said so (a connection lost after sending, a 5xx):
+    the outbox then settles the row like an interrupted send instead of blindly posting again.
     """
 
     def __init__(
@@ -75,10 +77,12 @@ class DeliveryError(BotError):
         retryable: bool,
         retry_after: float | None = None,
         code: str = "",
+        ambiguous: bool = False,
     ) -> None:
         self.retryable = retryable
         self.retry_after = retry_after
         self.code = code
+        self.ambiguous = ambiguous
         super().__init__(message)
 
 

@@ -205,3 +205,20 @@ def test_delivery_key_fits_discord_nonce_limit():
 
     alert = Alert(delivery_id=123456789, item=Item(id="f" * 32, feed_url="u", title="t"), rules=(), terms=())
     assert len(delivery_key(alert)) <= 25 and delivery_key(alert).startswith("nb123456789-")
+
+
+async def test_an_ambiguous_failure_is_checked_before_anything_is_sent_again(db):
+    clock = TestClock(time.time())
+    delivery = queue(db, 1, created_at=clock.now)
+
+    class LostAnswer(FindingSender):
+        async def send_alert(self, channel: str, alert: Alert) -> str:
+            self.history[delivery_key(alert)] = "ts-accepted"  # the platform posted it...
+            raise DeliveryError("connection reset", retryable=True, ambiguous=True)  # ...but we never heard
+
+    sender = LostAnswer({})
+    dispatcher = Dispatcher(db, {"slack": sender}, clock=clock, pace={})
+    await dispatcher.run_once()
+    assert statuses(db) == [(delivery, "sending", None)]
+    await dispatcher.run_once()
+    assert statuses(db) == [(delivery, "sent", "ts-accepted")]

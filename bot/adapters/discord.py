@@ -33,6 +33,7 @@ import discord
 from discord.http import Route
 
 from bot.adapters.discord_commands import build_command_tree, run_discord_gateway
+from bot.delivery import delivery_key
 from bot.errors import DeliveryError
 from bot.model import Alert
 from bot.render.discord import render_discord_alert, render_discord_notice, render_discord_update
@@ -135,7 +136,9 @@ def delivery_error(exc: BaseException, where: str) -> DeliveryError:
                 f"Discord rate limit on {where}", retryable=True, retry_after=_retry_after(exc), code="429"
             )
         if status >= 500:
-            return DeliveryError(f"Discord server error {status} on {where}", retryable=True, code=label)
+            return DeliveryError(
+                f"Discord server error {status} on {where}", retryable=True, code=label, ambiguous=True
+            )
         if status == 401:
             return DeliveryError(
                 f"Discord rejected the bot token (401) on {where}", retryable=False, code="invalid_token"
@@ -146,7 +149,10 @@ def delivery_error(exc: BaseException, where: str) -> DeliveryError:
     if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
         # The exception text may contain the URL (and a webhook token): only its type is kept.
         return DeliveryError(
-            f"network error on {where}: {type(exc).__name__}", retryable=True, code="network"
+            f"network error on {where}: {type(exc).__name__}",
+            retryable=True,
+            code="network",
+            ambiguous=not isinstance(exc, aiohttp.ClientConnectorError),
         )
     return DeliveryError(f"unexpected error on {where}: {type(exc).__name__}", retryable=False, code="error")
 
@@ -224,7 +230,9 @@ class DiscordAlertSender:
 
     async def send_alert(self, channel: str, alert: Alert) -> str:
         embed = render_discord_alert(alert, self._rule_colors)
-        return await self._deliver(channel, {"embed": embed})
+        # The delivery key as nonce: discord.py sends it with enforce_nonce, so a repeated post of the
+        # same alert (a retry after a lost answer, or after a crash) returns the first message.
+        return await self._deliver(channel, {"embed": embed}, nonce=delivery_key(alert))
 
     async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
         """Edit the alert message `parent_ref` to show every copy in an "Also reported by" field."""
@@ -240,20 +248,24 @@ class DiscordAlertSender:
     async def send_notice(self, channel: str, text: str) -> str:
         return await self._deliver(channel, {"content": render_discord_notice(text)})
 
-    async def _deliver(self, channel: str, fields: dict[str, Any], edit: int | None = None) -> str:
+    async def _deliver(
+        self, channel: str, fields: dict[str, Any], edit: int | None = None, nonce: str | None = None
+    ) -> str:
         """Post `fields` (embed or content) to a channel id or webhook URL, or edit message `edit`."""
         webhook = parse_webhook_url(channel)
         if webhook is not None:
             return await self._send_webhook(*webhook, fields, edit)
         if channel.strip().isdigit():
-            return await self._send_channel(int(channel), fields, edit)
+            return await self._send_channel(int(channel), fields, edit, nonce)
         raise DeliveryError(
             "Discord channel must be a channel id or a https://discord.com/api/webhooks/<id>/<token> URL",
             retryable=False,
             code="bad_channel",
         )
 
-    async def _send_channel(self, channel_id: int, fields: dict[str, Any], edit: int | None) -> str:
+    async def _send_channel(
+        self, channel_id: int, fields: dict[str, Any], edit: int | None, nonce: str | None = None
+    ) -> str:
         client = self._client
         if client is None:
             raise DeliveryError(
@@ -268,7 +280,8 @@ class DiscordAlertSender:
             if edit is not None:
                 edited = await target.get_partial_message(edit).edit(**fields, allowed_mentions=none)
                 return str(edited.id)
-            message = await target.send(**fields, allowed_mentions=none)
+            extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
+            message = await target.send(**fields, allowed_mentions=none, **extra)
             return str(message.id)
 
         return await self._with_retries(send, f"channel {channel_id}", internal_5xx=_INTERNALLY_RETRIED)

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import CommandHandler
+from bot.delivery import CommandHandler, delivery_key
 from bot.errors import CommandError, DeliveryError
 from bot.model import Alert, CommandRequest, Reply
 from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_reply, render_slack_update
@@ -52,6 +53,7 @@ FATAL_ERRORS = {
 # Slack-side trouble worth another try (answered with HTTP 200 and ok=false).
 TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 
+METADATA_EVENT = "news_alert"  # message metadata event type carrying the delivery key
 BACKOFF_BASE = 0.5  # seconds: 0.5, 1, 2 ... between attempts after a 5xx or network error
 DEFAULT_RETRY_AFTER = 1.0  # a 429 without a usable Retry-After
 
@@ -97,7 +99,11 @@ def _classify(exc: SlackApiError, attempt: int) -> tuple[DeliveryError, float]:
         ), wait
     if status >= 500 or (status != 200 and not code):
         return DeliveryError(
-            f"Slack answered HTTP {status}", retryable=True, retry_after=backoff, code=f"http_{status}"
+            f"Slack answered HTTP {status}",
+            retryable=True,
+            retry_after=backoff,
+            code=f"http_{status}",
+            ambiguous=status >= 500,  # Slack may have posted the message before failing
         ), backoff
     if code in FATAL_ERRORS:
         return DeliveryError(f"Slack refused: {code}: {FATAL_ERRORS[code]}", retryable=False, code=code), 0.0
@@ -133,7 +139,32 @@ class SlackAlertSender:
         self._max_wait = max_wait
 
     async def send_alert(self, channel: str, alert: Alert) -> str:
-        return await self._post(channel, render_slack_alert(alert), f"alert {alert.delivery_id}")
+        return await self._post(
+            channel, render_slack_alert(alert), f"alert {alert.delivery_id}", key=delivery_key(alert)
+        )
+
+    async def find_sent(self, channel: str, key: str, since: float) -> str | None:
+        """The ts of a message this bot posted to `channel` after `since` carrying delivery `key` in
+        its metadata (conversations.history; needs the channels:history scope)."""
+        try:
+            response = await self._client.conversations_history(
+                channel=channel, oldest=f"{max(since, 0):.6f}", limit=200, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            error, _ = _classify(exc, 1)
+            raise error from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise DeliveryError(
+                f"network error reading Slack history: {type(exc).__name__}", retryable=True, code="network"
+            ) from None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("delivery_key") == key
+            ):
+                return str(message.get("ts"))
+        return None
 
     async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
         """Reply in the alert's thread (not broadcast to the channel) about the newest copy."""
@@ -148,11 +179,26 @@ class SlackAlertSender:
     async def send_notice(self, channel: str, text: str) -> str:
         return await self._post(channel, render_slack_notice(text), "notice")
 
-    async def _post(self, channel: str, payload: dict[str, Any], what: str, **extra: Any) -> str:
-        """chat.postMessage with this class's retry policy; returns the message ts."""
+    async def _post(
+        self, channel: str, payload: dict[str, Any], what: str, *, key: str | None = None, **extra: Any
+    ) -> str:
+        """chat.postMessage with this class's retry policy; returns the message ts.
+
+        With a delivery `key` the message carries it in its metadata, and after an ambiguous failure
+        (the connection dropped or Slack answered 5xx: the message may have been posted) the channel
+        history is checked for it before trying again, so a lost answer never becomes a second post.
+        """
+        if key is not None:
+            extra["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"delivery_key": key}}
+        started = time.time()
         attempt = 0
+        error: DeliveryError | None = None
         while True:
             attempt += 1
+            if error is not None and key is not None and error.ambiguous:
+                found = await self._already_posted(channel, key, started, error)
+                if found:
+                    return found
             try:
                 response = await self._client.chat_postMessage(
                     channel=channel,
@@ -171,6 +217,8 @@ class SlackAlertSender:
                     retryable=True,
                     retry_after=wait,
                     code="network",
+                    # no connection means no post; a connection lost mid-request may have posted
+                    ambiguous=not isinstance(exc, aiohttp.ClientConnectorError),
                 )
             else:
                 ts = response.get("ts")
@@ -193,6 +241,16 @@ class SlackAlertSender:
                 self._max_attempts,
             )
             await self._sleep(wait)
+
+    async def _already_posted(
+        self, channel: str, key: str, started: float, error: DeliveryError
+    ) -> str | None:
+        """After an ambiguous failure: the earlier post's ts if it landed; raises (still ambiguous)
+        when the history cannot be read, so the outbox settles the row later instead of reposting."""
+        try:
+            return await self.find_sent(channel, key, started - 60)
+        except DeliveryError:
+            raise error from None
 
 
 def _command_request(command: dict[str, Any]) -> CommandRequest:

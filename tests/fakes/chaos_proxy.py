@@ -26,6 +26,7 @@ class ChaosProxy:
     seed: int = 0
     paths: tuple[str, ...] = ("chat.postMessage", "/messages", "/webhooks/")
     faults: tuple[str, ...] = FAULTS
+    budget: int | None = None  # stop injecting after this many faults
     injected: Counter[str] = field(default_factory=Counter)
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
@@ -56,7 +57,12 @@ class ChaosProxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         fault = None
-        if any(part in request.path for part in self.paths) and self._random.random() < self.rate:
+        spent = sum(self.injected.values())
+        if (
+            any(part in request.path for part in self.paths)
+            and (self.budget is None or spent < self.budget)
+            and self._random.random() < self.rate
+        ):
             fault = self._random.choice(self.faults)
             self.injected[fault] += 1
         if fault == "429":

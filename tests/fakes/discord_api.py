@@ -237,6 +237,11 @@ class FakeDiscord:
         problem = _validate(payload)
         if problem:
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
+        nonce = payload.get("nonce")
+        if nonce and payload.get("enforce_nonce"):  # Discord returns the earlier message, posts nothing
+            for earlier in self.messages:
+                if earlier.target == target and earlier.payload.get("nonce") == nonce:
+                    return _json(_message(earlier.message_id, channel_id, earlier.payload))
         message_id = str(next(self._ids))
         self.messages.append(Recorded(kind, target, payload, message_id, time.monotonic()))
         return _json(_message(message_id, channel_id, payload))

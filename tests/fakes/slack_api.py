@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,10 @@ class Failure:
 
 
 class FakeSlackAPI:
-    def __init__(self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+    def __init__(
+        self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN, real_time_ts: bool = False
+    ) -> None:
+        self.real_time_ts = real_time_ts  # message ts from the clock (history's `oldest` filter needs it)
         self.bot_token = bot_token
         self.app_token = app_token
         self.calls: Counter[str] = Counter()
@@ -57,6 +61,7 @@ class FakeSlackAPI:
     async def start(self) -> FakeSlackAPI:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # conversations.history is a GET
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/socket", self._socket_handler)
         self._runner = web.AppRunner(app)
@@ -119,7 +124,11 @@ class FakeSlackAPI:
         self.calls[method] += 1
         auth = request.headers.get("Authorization", "")
         self.auth_headers.append(auth)
-        body = await _read_body(request)
+        body = (
+            {**request.query, **await _read_body(request)}
+            if request.method == "GET"
+            else await _read_body(request)
+        )
 
         queue = self._failures.get(method)
         if queue:
@@ -154,10 +163,26 @@ class FakeSlackAPI:
             )
         if method == "chat.postMessage":
             n = next(self._ts)
-            ts = f"1700000000.{n:06d}"
+            ts = f"{time.time():.6f}" if self.real_time_ts else f"1700000000.{n:06d}"
+            while ts in self.posted:
+                ts = f"{float(ts) + 0.000001:.6f}"
             self.messages.append(body)
             self.posted[ts] = body
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        if method == "conversations.history":
+            oldest = float(body.get("oldest") or 0)
+            found = [
+                {
+                    "type": "message",
+                    "ts": ts,
+                    "text": posted.get("text", ""),
+                    "metadata": posted.get("metadata"),
+                }
+                for ts, posted in self.posted.items()
+                if posted.get("channel") == body.get("channel") and float(ts) > oldest
+            ]
+            found.sort(key=lambda message: float(message["ts"]), reverse=True)
+            return web.json_response({"ok": True, "messages": found[: int(body.get("limit") or 100)]})
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})
         return web.json_response({"ok": False, "error": "unknown_method"})
