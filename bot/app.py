@@ -41,6 +41,7 @@ class Environment:
     slack_api_url: str | None = None
     discord_bot_token: str | None = None
     discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
     port: int = 3000
 
     @classmethod
@@ -55,6 +56,7 @@ class Environment:
             slack_api_url=env.get("SLACK_API_URL") or None,
             discord_bot_token=env.get("DISCORD_BOT_TOKEN") or None,
             discord_api_url=env.get("DISCORD_API_URL") or None,
+            discord_gateway_url=env.get("DISCORD_GATEWAY_URL") or None,
             port=int(env.get("PORT") or 3000),
         )
 

@@ -66,9 +66,10 @@ async def connect_platforms(
         route.platform == "discord" and route.channel.startswith("http") for route in config.routes
     )
     if env.discord_bot_token or has_webhook_route:
-        from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
+        from bot.adapters.discord import DiscordAlertSender, set_discord_api_url, set_discord_gateway_url
 
         set_discord_api_url(env.discord_api_url)
+        set_discord_gateway_url(env.discord_gateway_url)
         colors = {rule.name: int(rule.color.lstrip("#"), 16) for rule in config.rules if rule.color}
         sender = DiscordAlertSender(token=env.discord_bot_token, rule_colors=colors)
         await sender.start()

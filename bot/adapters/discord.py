@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.discord_commands import build_command_tree, run_discord_gateway
@@ -44,10 +46,12 @@ __all__ = [
     "parse_webhook_url",
     "run_discord_gateway",
     "set_discord_api_url",
+    "set_discord_gateway_url",
 ]
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
+DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 _WEBHOOK_URL = re.compile(
     r"^https://(?:[a-z]+\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/(\d{15,21})/([\w-]{20,})/?$"
 )
@@ -70,6 +74,15 @@ def set_discord_api_url(url: str | None) -> None:
     so this affects every client in the process. None or "" restores https://discord.com/api/v10.
     """
     Route.BASE = (url or DEFAULT_API_URL).rstrip("/")
+
+
+def set_discord_gateway_url(url: str | None) -> None:
+    """Point discord.py's gateway (slash commands) at `url`; None restores Discord's own.
+
+    discord.py connects to a fixed gateway address that DISCORD_API_URL does not move, so tests
+    and proxies set DISCORD_GATEWAY_URL as well. Process-wide, like `set_discord_api_url`.
+    """
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url or DEFAULT_GATEWAY_URL)
 
 
 def parse_webhook_url(url: str) -> tuple[int, str] | None:

@@ -218,6 +218,9 @@ def transaction(db: Database) -> Iterator[Database]:
         raise StoreError(f"database is not writable: {error}") from error
     try:
         yield db
+    except sqlite3.Error as error:  # disk full, read-only, corrupt: one error type for callers
+        conn.execute("ROLLBACK")
+        raise StoreError(f"database write failed: {error}") from error
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -61,10 +61,12 @@ class FakeDiscord:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
     _runner: web.AppRunner | None = None
     base_url: str = ""
+    gateway_url: str = ""  # a gateway that refuses every session (close 4004), so nothing reconnects
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/api/v10/users/@me", self._me)
+        app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._channel_message)
         app.router.add_post("/api/v10/webhooks/{webhook_id}/{token}", self._webhook_execute)
@@ -82,6 +84,7 @@ class FakeDiscord:
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}/api/v10"
+        self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
         return self.base_url
 
     async def close(self) -> None:
@@ -100,6 +103,12 @@ class FakeDiscord:
         return [e for e in self.edits if e.message_id == message_id]
 
     # --- handlers -------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.close(code=4004, message=b"Authentication failed.")
+        return socket
 
     async def _me(self, request: web.Request) -> web.Response:
         self._log(request)
