@@ -37,7 +37,7 @@ async def test_unwritable_database_fails_the_cycle_and_loses_nothing(
     pages = bot.db.execute("PRAGMA page_count").fetchone()[0]
     bot.db.execute(break_it.format(pages=pages))
     clock.advance(3600)
-    with pytest.raises(StoreError, match="full|readonly"):
+    with pytest.raises(StoreError, match=r"full|readonly"):
         await bot.pipeline.run_cycle()
     bot.db.execute(mend_it)
     assert bot.db.execute("SELECT count(*) FROM items").fetchone()[0] == 0
