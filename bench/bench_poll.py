@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.feed_farm import make_feed
 from bot.adapters.console import ConsoleAlertSender
 from bot.app import Environment, build_bot
+from bot.store.db import checkpoint, checkpoint_off_loop
 
 
 def free_port() -> int:
@@ -97,11 +98,21 @@ async def run(feeds: int, items: int) -> None:
             (config_dir / "rules.yaml").write_text(yaml.safe_dump(rules))
             urls = [{"url": f"http://127.0.0.1:{port}/feed/{i}.xml"} for i in range(feeds)]
             (config_dir / "feeds.yaml").write_text(yaml.safe_dump({"feeds": urls}))
-            (config_dir / "settings.yaml").write_text(yaml.safe_dump({"fetch": {"concurrency": 32}}))
+            (config_dir / "settings.yaml").write_text(yaml.safe_dump({"fetch": {"concurrency": 16}}))
             bot = build_bot(
                 Environment(config_dir=config_dir, db_path=Path(scratch) / "bench.db"),
                 console=ConsoleAlertSender(io.StringIO()),
             )
+            # as the service does: WAL checkpoints in a thread every few seconds, not on the loop
+            checkpoint_off_loop(bot.db)
+            db_file = Path(scratch) / "bench.db"
+
+            async def checkpoints() -> None:
+                while True:
+                    await asyncio.sleep(5)
+                    await checkpoint(db_file)
+
+            checkpointer = asyncio.get_running_loop().create_task(checkpoints())
             started = time.perf_counter()
             await bot.parser.warm_up()
             print(f"parser workers started in {time.perf_counter() - started:.2f}s (once per process)")
@@ -126,6 +137,7 @@ async def run(feeds: int, items: int) -> None:
             print(
                 f"peak RSS: main process {peak_main:.0f} MB, parser workers {worker_rss_mb():.0f} MB (sum of peaks)"
             )
+            checkpointer.cancel()
             await bot.close()
     finally:
         farm.terminate()

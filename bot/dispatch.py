@@ -55,7 +55,7 @@ def retry_delay(attempts: int, retry_after: float | None) -> float:
     per attempt; capped at an hour either way."""
     if retry_after is not None:
         return float(min(max(retry_after, 0.0), MAX_RETRY_DELAY))
-    return min(15.0 * 2 ** max(0, attempts - 1), MAX_RETRY_DELAY)
+    return float(min(15.0 * 2.0 ** max(0, attempts - 1), MAX_RETRY_DELAY))
 
 
 class Dispatcher:

@@ -9,6 +9,7 @@ because forking a process that runs an event loop and threads is unsafe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +27,9 @@ class ParsePool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
             )
         return self._executor
 
@@ -60,3 +63,10 @@ def _ready() -> bool:
     import bot.parse  # noqa: F401  (imports feedparser and the matcher in the worker)
 
     return True
+
+
+def _lower_priority() -> None:
+    """Workers yield the CPU to the event loop's process: on a small machine the parsers would
+    otherwise take every core and delay slash commands and sends by hundreds of milliseconds."""
+    with contextlib.suppress(OSError):
+        os.nice(10)

@@ -22,9 +22,11 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.health import run_health_server
 from bot.notices_job import check_notices
+from bot.store.db import checkpoint, checkpoint_off_loop
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
+CHECKPOINT_SECONDS = 10.0
 NOTICE_CHECK_SECONDS = 600  # dead feeds and silent rules are judged in hours and days
 
 
@@ -102,6 +104,12 @@ class Service:
             )
         ]
 
+    async def checkpoint(self) -> None:
+        try:
+            await checkpoint(self.bot.env.db_path)
+        except Exception:
+            log.exception("WAL checkpoint failed")  # the WAL keeps growing until one succeeds
+
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or cancellation)."""
         settings = self.bot.config.file_config().settings
@@ -130,6 +138,8 @@ class Service:
             next_run_time=now + timedelta(seconds=60),
             id="notices",
         )
+        checkpoint_off_loop(self.bot.db)
+        scheduler.add_job(self.checkpoint, "interval", seconds=CHECKPOINT_SECONDS, id="checkpoint")
         await self.bot.parser.warm_up()
         scheduler.start()
         listeners = [*self.listeners, *self.health_listeners(settings)]

@@ -6,6 +6,7 @@ A database newer than this code is refused rather than guessed at.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -203,6 +204,26 @@ def migrate(db: Database) -> None:
         with transaction(db):
             MIGRATIONS[target](db)
             db.execute(f"PRAGMA user_version = {target + 1}")
+
+
+def checkpoint_off_loop(db: Database) -> None:
+    """Stop this connection from checkpointing the WAL itself (a checkpoint copies pages and syncs
+    the disk: hundreds of milliseconds on the event loop); `checkpoint` then runs it in a thread."""
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+async def checkpoint(path: str | Path) -> None:
+    """Fold the WAL into the database from a worker thread with its own connection (PASSIVE: never
+    blocks the writer on the event loop's thread)."""
+
+    def run() -> None:
+        conn = sqlite3.connect(str(path), timeout=5)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    await asyncio.to_thread(run)
 
 
 @contextmanager

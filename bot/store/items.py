@@ -30,24 +30,24 @@ def insert_new_items(db: Database, items: Sequence[Item], *, now: float, backlog
         if item.id in known_ids or item.canonical_link in known_links or item.story_key in known_keys:
             seen_again.append(item)
             continue
-        inserted = db.execute(
-            "INSERT INTO items (id, feed_url, guid, link, canonical_link, story_key, title, summary, source,"
-            " published_at, seen_at, last_seen_at, backlog) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            [
-                item.id, item.feed_url, item.guid, item.link, item.canonical_link, item.story_key, item.title,
-                item.summary, item.source, item.published.timestamp() if item.published else None, now, now,
-                int(backlog),
-            ],
-        ).fetchone()  # fmt: skip
-        if inserted:
-            fresh.append(item)
+        fresh.append(item)
         # the same story twice in one feed: the second copy is a duplicate of the first
         known_ids.add(item.id)
         if item.canonical_link:
             known_links.add(item.canonical_link)
         if item.story_key:
             known_keys.add(item.story_key)
+    # every key was checked above inside this transaction, so nothing here can conflict
+    db.conn.executemany(
+        "INSERT INTO items (id, feed_url, guid, link, canonical_link, story_key, title, summary, source,"
+        " published_at, seen_at, last_seen_at, backlog) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (item.id, item.feed_url, item.guid, item.link, item.canonical_link, item.story_key, item.title,
+             item.summary, item.source, item.published.timestamp() if item.published else None, now, now,
+             int(backlog))
+            for item in fresh
+        ],
+    )  # fmt: skip
     _touch(db, seen_again, now)
     return fresh
 

@@ -33,7 +33,8 @@ from bot.story import (
 
 STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
 MAX_CANDIDATES = 20  # stories verified per item (most shared bands first): bounds the cost per item
-MAX_MEMBERS = 200  # copies compared per lookup, newest stories' first
+MAX_MEMBERS_PER_STORY = 4  # copies compared per candidate story (its newest): a hot story with
+# hundreds of copies must not make every further lookup slower
 
 
 @lru_cache(maxsize=512)
@@ -62,9 +63,10 @@ def find_story(db: Database, item: Item, now: float) -> str | None:
         return None
     marks = ",".join("?" * len(candidates))
     members = db.execute(
-        f"SELECT story_id, features FROM story_members WHERE story_id IN ({marks})"
-        " ORDER BY seen_at DESC LIMIT ?",
-        [*candidates, MAX_MEMBERS],
+        "SELECT story_id, features FROM (SELECT story_id, features, row_number() OVER"
+        " (PARTITION BY story_id ORDER BY seen_at DESC, item_id) AS newest"
+        f" FROM story_members WHERE story_id IN ({marks})) WHERE newest <= ?",
+        [*candidates, MAX_MEMBERS_PER_STORY],
     )
     best: tuple[float, str] | None = None
     for story_id, stored in members:
