@@ -123,7 +123,7 @@ def _check(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from bot.store import open_database
     from bot.store.feeds import feed_health
-    from bot.store.outbox import queue_depth
+    from bot.store.outbox import channel_problems, queue_depth
 
     db = open_database(_env().db_path)
     now = time.time()
@@ -138,6 +138,11 @@ def _status(args: argparse.Namespace) -> int:
         )
     failing = sum(1 for row in rows if row["error_count"] or row["disabled_reason"])
     print(f"\n{len(rows)} feeds, {failing} failing; {queue_depth(db)} alerts queued")
+    for problem in channel_problems(db, now=now):
+        print(
+            f"delivery problem: {problem.platform} {problem.channel}: {problem.failed} failed,"
+            f" {problem.retrying} retrying; last error: {problem.last_error}"
+        )
     return 0
 
 

@@ -222,3 +222,19 @@ async def test_an_ambiguous_failure_is_checked_before_anything_is_sent_again(db)
     assert statuses(db) == [(delivery, "sending", None)]
     await dispatcher.run_once()
     assert statuses(db) == [(delivery, "sent", "ts-accepted")]
+
+
+async def test_channel_problems_name_the_channel_and_the_reason(db):
+    from bot.store.outbox import channel_problems
+
+    clock = TestClock(time.time())
+    queue(db, 1, created_at=clock.now, channel="C_GONE")
+    queue(db, 2, created_at=clock.now, channel="C_OK")
+    sender = RecordingSender()
+    sender.failures.append(
+        DeliveryError("channel_not_found: check routes.yaml", retryable=False, code="channel_not_found")
+    )
+    await Dispatcher(db, {"slack": sender}, clock=clock, pace={}).run_once()
+    [problem] = channel_problems(db, now=clock.now)
+    assert (problem.platform, problem.channel, problem.failed) == ("slack", "C_GONE", 1)
+    assert "channel_not_found" in problem.last_error

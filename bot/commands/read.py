@@ -15,6 +15,7 @@ from bot.commands.parse import ParsedCommand, fts_query
 from bot.errors import CommandError
 from bot.model import Reply, ReplyEntry, ReplyField
 from bot.store.lookups import StoryRow, feed_rows, latest_matched, recent_items, search_items, status_counts
+from bot.store.outbox import channel_problems
 
 DEFAULT_COUNT, MAX_COUNT = 5, 10
 MAX_PAGE = 100
@@ -154,6 +155,10 @@ def status(ctx: Context, cmd: ParsedCommand) -> Reply:
     failing = [f"{name}: {detail}" for name, detail in states.get("failing", [])]
     lines = tuple(failing[:10]) + (
         (f"... and {len(failing) - 10} more failing",) if len(failing) > 10 else ()
+    )
+    lines += tuple(
+        f"{p.platform} {p.channel}: {p.failed} failed, {p.retrying} retrying: {p.last_error}"
+        for p in channel_problems(ctx.db, now=ctx.now)[:10]
     )
     return Reply(title="Status", lines=lines, fields=fields, ephemeral=False)
 

@@ -185,3 +185,43 @@ def queue_depth(db: Database) -> int:
     return int(
         db.execute("SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')").fetchone()[0]
     )
+
+
+@dataclass(frozen=True)
+class ChannelProblem:
+    """A channel whose alerts fail or wait on errors: what operators see in `status`."""
+
+    platform: str
+    channel: str
+    failed: int  # refused for good in the last week (bad channel, missing permission, bad token)
+    retrying: int  # waiting to be tried again after an error
+    last_error: str
+
+
+def channel_problems(db: Database, *, now: float, days: float = 7) -> list[ChannelProblem]:
+    rows = db.execute(
+        "SELECT platform, channel,"
+        " sum(status = 'failed' AND created_at >= ?), sum(status = 'pending' AND last_error IS NOT NULL),"
+        " (SELECT last_error FROM deliveries AS latest WHERE latest.platform = d.platform"
+        "  AND latest.channel = d.channel AND latest.last_error IS NOT NULL ORDER BY latest.id DESC LIMIT 1)"
+        " FROM deliveries AS d WHERE last_error IS NOT NULL AND status IN ('failed', 'pending')"
+        " GROUP BY platform, channel",
+        [now - days * 86400],
+    ).fetchall()
+    return [
+        ChannelProblem(platform, _redact_channel(channel), int(failed or 0), int(retrying or 0), error or "")
+        for platform, channel, failed, retrying, error in rows
+        if failed or retrying
+    ]
+
+
+def _redact_channel(channel: str) -> str:
+    """Webhook URLs carry a secret token: show only their id."""
+    if "/webhooks/" in channel:
+        return (
+            channel.split("/webhooks/")[0]
+            + "/webhooks/"
+            + channel.split("/webhooks/")[1].split("/")[0]
+            + "/…"
+        )
+    return channel
