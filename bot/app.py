@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import aiohttp
 from sqlite_utils import Database
 
 from bot.adapters.console import ConsoleAlertSender
@@ -112,7 +112,7 @@ class Bot:
     env: Environment
     db: Database
     config: ConfigSource
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     parser: ParsePool
     senders: dict[str, AlertSender] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
@@ -141,7 +141,7 @@ class Bot:
             closer = getattr(sender, "close", None)
             if closer is not None:
                 await closer()
-        await self.http.aclose()
+        await self.http.close()
         self.parser.close()
         self.db.conn.close()
 

@@ -1,5 +1,5 @@
 """Logging set-up. Secrets from the environment are masked in every record, whatever logged them
-(our code, slack-sdk, discord.py, httpx), so a token can never reach the logs."""
+(our code, slack-sdk, discord.py, aiohttp), so a token can never reach the logs."""
 
 from __future__ import annotations
 
@@ -45,5 +45,5 @@ def setup_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
-    for noisy in ("httpx", "httpcore", "apscheduler", "discord.gateway"):
+    for noisy in ("apscheduler", "discord.gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

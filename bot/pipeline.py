@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from sqlite_utils import Database
 
 from bot.config import BotConfig, FeedConfig
@@ -59,7 +59,7 @@ class FeedFailure:
 @dataclass
 class Pipeline:
     db: Database
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     parser: ParsePool
     load_config: Callable[[], BotConfig]  # the effective config: files plus chat edits
     reachable: Reachable

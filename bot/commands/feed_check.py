@@ -12,8 +12,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
-
 from bot.commands.context import FeedValidator
 from bot.config import BotConfig, FetchSettings
 from bot.fetch import fetch_feed, make_http_client
@@ -38,15 +36,16 @@ def make_feed_validator(config_provider: Callable[[], BotConfig]) -> FeedValidat
 async def validate_feed(url: str, fetch_settings: FetchSettings, *, allow_private: bool) -> str | None:
     """None when `url` serves an RSS or Atom feed now; otherwise why not, in a sentence."""
 
-    async def guard(request: httpx.Request) -> None:
-        problem = await check_feed_url(str(request.url), allow_private=allow_private)
+    async def guard(request_url: str) -> None:
+        problem = await check_feed_url(request_url, allow_private=allow_private)
         if problem:
-            raise _Refused(f"{request.url} {problem}")
+            raise _Refused(f"{request_url} {problem}")
 
     try:
         async with make_http_client(fetch_settings) as client:
-            client.event_hooks = {"request": [guard], "response": []}
-            result = await fetch_feed(client, url, etag=None, last_modified=None, settings=fetch_settings)
+            result = await fetch_feed(
+                client, url, etag=None, last_modified=None, settings=fetch_settings, request_guard=guard
+            )
     except _Refused as refused:
         return f"the feed redirected to a refused address ({refused})"
     if result.error or result.body is None:
