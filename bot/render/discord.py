@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import discord
 
 from bot.model import Alert, Reply, ReplyEntry, ReportedCopy
-from bot.render.text import fit, truncate
+from bot.render.text import fit, highlight, terms_pattern, truncate
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_MAX = 2000
@@ -63,19 +63,8 @@ def safe_url(url: str | None) -> str | None:
 
 
 def highlight_terms(text: str, terms: Iterable[str]) -> str:
-    """Escape `text` and put each occurrence of any term (case-insensitive) in bold."""
-    wanted = sorted({t for t in terms if t.strip()}, key=len, reverse=True)  # longest first wins
-    if not wanted:
-        return escape_discord(text)
-    pattern = re.compile("|".join(re.escape(t) for t in wanted), re.IGNORECASE)
-    out: list[str] = []
-    last = 0
-    for m in pattern.finditer(text):
-        out.append(escape_discord(text[last : m.start()]))
-        out.append(f"**{escape_discord(m.group(0))}**")
-        last = m.end()
-    out.append(escape_discord(text[last:]))
-    return "".join(out)
+    """Escape `text` and put each word-bounded occurrence of any term (case-insensitive) in bold."""
+    return highlight(text, terms_pattern(terms), escape_discord, lambda escaped: f"**{escaped}**")
 
 
 def render_discord_alert(alert: Alert, rule_colors: Mapping[str, int] | None = None) -> discord.Embed:

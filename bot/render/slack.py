@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.model import Alert, Reply, ReplyEntry
-from bot.render.text import fit, truncate
+from bot.render.text import fit, highlight, terms_pattern, truncate
 
 TEXT_LIMIT = 40_000
 BLOCK_LIMIT = 50
@@ -95,29 +95,12 @@ def _link(url: str | None, label: str) -> str:
 
 
 def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    words = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
-    if not words:
-        return None
-    alternatives = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    return terms_pattern(terms)
 
 
 def _bold_terms(text: str, pattern: re.Pattern[str] | None) -> str:
-    """Escape `text`, wrapping each word-bounded occurrence of a term in *bold*.
-
-    Matching runs on the raw text and each piece is escaped on its own, so a term can never
-    match inside an escape sequence (a term "amp" does not touch `&amp;`).
-    """
-    if pattern is None:
-        return escape_slack(text)
-    out: list[str] = []
-    last = 0
-    for m in pattern.finditer(text):
-        out.append(escape_slack(text[last : m.start()]))
-        out.append(f"*{escape_slack(m.group())}*")
-        last = m.end()
-    out.append(escape_slack(text[last:]))
-    return "".join(out)
+    """Escape `text`, wrapping each word-bounded occurrence of a term in *bold*."""
+    return highlight(text, pattern, escape_slack, lambda escaped: f"*{escaped}*")
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ text afterwards and the escaped form is what must fit.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 ELLIPSIS = "…"
 
@@ -83,3 +83,35 @@ def fit(text: str, limit: int, transform: Callable[[str], str]) -> str:
         empty = transform("")
         best = empty if len(empty) <= limit else ""
     return best
+
+
+def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
+    """A case-insensitive, word-bounded pattern for any of `terms` (longest first), or None.
+
+    The terms are literal text from the matcher, escaped: no user text becomes a live pattern.
+    """
+    words = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def highlight(
+    text: str, pattern: re.Pattern[str] | None, escape: Callable[[str], str], emphasise: Callable[[str], str]
+) -> str:
+    """Escape `text` for a platform, emphasising each match of `pattern`.
+
+    Matching runs on the raw text and each piece is escaped on its own, so a term can never match
+    inside an escape sequence (a term "amp" does not touch `&amp;`).
+    """
+    if pattern is None:
+        return escape(text)
+    out: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        out.append(emphasise(escape(match.group())))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
