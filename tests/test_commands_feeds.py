@@ -100,7 +100,8 @@ async def test_a_redirect_to_a_metadata_address_is_refused_before_it_is_sent(
     harness: Harness, feed_server: FeedServer
 ) -> None:
     # Private hosts are allowed in this config (127.0.0.1), metadata addresses never are.
-    url = feed_server.serve("/hop", redirect_to="http://169.254.169.254/latest/meta-data/")
+    # A name refused without resolving it: if the guard ever regressed, no request could leave the machine.
+    url = feed_server.serve("/hop", redirect_to="http://metadata.google.internal/computeMetadata/v1/")
     before = snapshot(harness.db)
     reply = await harness.run(f"feeds add {url}")
     assert reply.is_error and "redirected to a refused address" in reply_text(reply)
