@@ -18,6 +18,7 @@ import feedparser
 from bot.model import Item, RuleMatch
 from bot.normalise import normalise_entry, plain_text
 from bot.rules import RuleSet, RuleSpec
+from bot.story import Sketch, story_sketch
 
 MAX_ENTRIES = 500  # a feed with more is truncated to its first (usually newest) entries
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -37,6 +38,7 @@ class ParsedFeed:
     warning: str | None = None
     skipped_entries: int = 0
     matches: dict[str, tuple[RuleMatch, ...]] = field(default_factory=dict)  # item id -> rules that fired
+    sketches: dict[str, Sketch] = field(default_factory=dict)  # matched item id -> its story sketch
 
     @property
     def ok(self) -> bool:
@@ -118,4 +120,10 @@ def parse_in_worker(
         ruleset = _compiled_rules[rules] = RuleSet.compile(
             [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules]
         )
-    return replace(parsed, matches=match_items(parsed.items, ruleset))
+    matches = match_items(parsed.items, ruleset)
+    sketches = {
+        item.id: story_sketch(item.title, item.summary, item.source)
+        for item in parsed.items
+        if item.id in matches
+    }
+    return replace(parsed, matches=matches, sketches=sketches)

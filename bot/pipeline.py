@@ -150,14 +150,17 @@ class Pipeline:
             failure = FeedFailure(parsed.error_kind or "parse", parsed.error or "", result.status)
             self._record_failure(config, feed, state, failure, report)
             return
+        # The items, their outbox rows and the feed's new validators commit together: a crash in between
+        # cannot leave the body recorded as seen with its items unstored.
         async with self._store_turn:
-            new_count = self._store_and_enqueue(config, state, parsed, report)
-            record_fetch(
-                self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
-                error_count=0, succeeded=True, error=parsed.warning,
-                error_kind="warning" if parsed.warning else None, etag=result.etag,
-                last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
-            )  # fmt: skip
+            with transaction(self.db):
+                new_count = self._store_and_enqueue(config, state, parsed, report)
+                record_fetch(
+                    self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
+                    error_count=0, succeeded=True, error=parsed.warning,
+                    error_kind="warning" if parsed.warning else None, etag=result.etag,
+                    last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
+                )  # fmt: skip
 
     def _store_and_enqueue(
         self, config: BotConfig, state: FeedState, parsed: ParsedFeed, report: CycleReport
@@ -183,8 +186,9 @@ class Pipeline:
                 report.matched_items += 1
                 record_matches(self.db, item.id, matches, now=now)
                 # Another outlet's report of a recent story joins it: one alert per story, then updates.
-                story_id = find_story(self.db, item, now)
-                add_to_story(self.db, item, story_id or item.id, now)
+                sketch = parsed.sketches.get(item.id)
+                story_id = find_story(self.db, item, now, sketch)
+                add_to_story(self.db, item, story_id or item.id, now, sketch)
                 if item.id in alertable_ids:
                     planned = plan_deliveries(matches, config.routes, self.reachable)
                     if story_id is None:

@@ -280,3 +280,13 @@ def band_keys(signature: Sequence[int]) -> list[str]:
 
 def _hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+Sketch = tuple["StoryFeatures", tuple[str, ...]]  # an item's features and LSH band keys
+
+
+def story_sketch(title: str, summary: str = "", source: str = "") -> Sketch:
+    """What the story index needs of one item: its features and its band keys (pure; computed in
+    the parser workers so the event loop does not spend its time on MinHash)."""
+    features = story_features(title, summary, source)
+    return features, tuple(band_keys(minhash(features.combined)))

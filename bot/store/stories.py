@@ -21,15 +21,7 @@ from sqlite_utils import Database
 from bot.model import Item
 from bot.routing import PlannedDelivery
 from bot.store.outbox import enqueue
-from bot.story import (
-    StoryFeatures,
-    band_keys,
-    is_groupable,
-    is_same_story,
-    minhash,
-    similarity,
-    story_features,
-)
+from bot.story import Sketch, StoryFeatures, is_groupable, is_same_story, similarity, story_sketch
 
 STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
 MAX_CANDIDATES = 20  # stories verified per item (most shared bands first): bounds the cost per item
@@ -40,13 +32,14 @@ MAX_MEMBERS_PER_STORY = 4  # copies compared per candidate story (its newest): a
 @lru_cache(maxsize=512)
 def _sketch(title: str, summary: str, source: str) -> tuple[StoryFeatures, tuple[str, ...]]:
     """Features and band keys of one item (cached: find_story and add_to_story both need them)."""
-    features = story_features(title, summary, source)
-    return features, tuple(band_keys(minhash(features.combined)))
+    return story_sketch(title, summary, source)
 
 
-def find_story(db: Database, item: Item, now: float) -> str | None:
-    """The id of the recent story `item` is another report of, or None if it is a new story."""
-    features, bands = _sketch(item.title, item.summary, item.source)
+def find_story(db: Database, item: Item, now: float, sketch: Sketch | None = None) -> str | None:
+    """The id of the recent story `item` is another report of, or None if it is a new story.
+
+    `sketch` is the item's `story_sketch`, when already computed (the parser workers do)."""
+    features, bands = sketch or _sketch(item.title, item.summary, item.source)
     if not bands or not is_groupable(features):
         return None
     marks = ",".join("?" * len(bands))
@@ -78,10 +71,10 @@ def find_story(db: Database, item: Item, now: float) -> str | None:
     return best[1] if best else None
 
 
-def add_to_story(db: Database, item: Item, story_id: str, now: float) -> None:
+def add_to_story(db: Database, item: Item, story_id: str, now: float, sketch: Sketch | None = None) -> None:
     """Record `item` as part of `story_id` (its own id for a new story) and index it."""
     db.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, item.id])
-    features, bands = _sketch(item.title, item.summary, item.source)
+    features, bands = sketch or _sketch(item.title, item.summary, item.source)
     if not bands or not is_groupable(features):
         return  # too little text to group on: it stays a story of its own
     started = db.execute("SELECT min(seen_at) FROM story_members WHERE story_id = ?", [story_id]).fetchone()[
