@@ -4,8 +4,10 @@ server, alerts to local fake Slack and Discord APIs through the real clients."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -84,3 +86,51 @@ async def test_service_posts_each_alert_once_to_slack_discord_and_a_webhook(
         ).fetchall()
     assert [(platform, status) for platform, status, _ in rows] == [("discord", "sent"), ("slack", "sent")]
     assert all(ref for _, _, ref in rows)
+
+
+async def test_service_in_slack_http_mode_answers_signed_slash_commands_from_the_core(
+    feed_server, config_dir, tmp_path
+):
+    from tests.fakes.slack_api import FakeSlackAPI as Slack
+    from tests.test_slack_app import command_body, post_signed
+
+    slack = await Slack().start()
+    config_dir.write(feeds=[{"url": feed_server.serve("/feed.xml", rss([]))}])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(
+        BOT_CONFIG=str(config_dir.path), BOT_DB=str(tmp_path / "bot.db"), SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=slack.api_url, SLACK_SIGNING_SECRET="service-secret", PORT=str(port),
+    )  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--slack-http", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait for the HTTP listener
+            try:
+                status, _ = await post_signed(url, command_body(slack, "help"), secret="service-secret")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Slack HTTP listener never came up"
+                await asyncio.sleep(0.2)
+        assert status == 200
+        status, _ = await post_signed(
+            url, command_body(slack, "rules list", user_id="U0NOBODY"), secret="service-secret"
+        )
+        assert status == 200
+        status, _ = await post_signed(url, command_body(slack, "help"), secret="wrong-secret")
+        assert status == 401
+        await slack.wait_for_responses(2, seconds=15)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 30)
+        await slack.close()
+    answers = [body for _, body in slack.responses]
+    help_text, refusal = json.dumps(answers[0]), json.dumps(answers[1])
+    assert "latest" in help_text and answers[0]["response_type"] == "ephemeral"
+    assert "admin" in refusal.lower()
