@@ -26,7 +26,11 @@ from bot.config import FetchSettings
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 CHUNK = 64 * 1024
 
-RequestGuard = Callable[[str], Awaitable[None]]  # raises to refuse a request (redirects included)
+RequestGuard = Callable[[str], Awaitable[None]]  # raises RequestRefused to refuse a request (redirects too)
+
+
+class RequestRefused(Exception):
+    """A request guard refused a URL (e.g. a chat-added feed whose host now resolves privately)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ async def fetch_feed(
     try:
         async with asyncio.timeout(deadline):
             return await _get(client, url, headers, settings, started, request_guard)
+    except RequestRefused as refused:
+        return _failure(url, "refused", str(refused), started)
     except TooManyRedirects:
         return _failure(url, "redirects", f"more than {settings.max_redirects} redirects", started)
     except TimeoutError as error:  # aiohttp's socket timeouts are TimeoutErrors too

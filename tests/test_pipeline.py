@@ -313,3 +313,22 @@ async def test_file_edit_of_feeds_takes_effect_next_cycle(feed_server, config_di
     config_dir.write(feeds=[{"url": first}, {"url": second}])
     await bot.pipeline.run_cycle()
     assert len(feed_server.hits("/b.xml")) == 1
+
+
+async def test_a_chat_added_feed_whose_host_turns_private_is_not_fetched(feed_server, config_dir, make_bot):
+    from bot.config import FeedConfig
+    from bot.store import transaction
+    from bot.store.feeds import feed_health
+    from bot.store.overrides import save_edit
+
+    url = feed_server.serve("/rebound.xml", rss([story(1)]))  # 127.0.0.1: as if DNS now said so
+    config_dir.write(feeds=[], settings={"allow_private_feed_hosts": False})
+    bot = make_bot(config_dir)
+    with transaction(bot.db):
+        save_edit(bot.db, kind="feeds", key=url, value=FeedConfig(url=url), file_entry=None, at=time.time(),
+                  actor="U1", platform="slack")  # fmt: skip
+    report = await bot.pipeline.run_cycle()
+    assert feed_server.hits("/rebound.xml") == []
+    assert report.failed == 1
+    [row] = feed_health(bot.db)
+    assert row["last_error_kind"] == "refused" and "loopback" in row["last_error"]

@@ -95,6 +95,15 @@ def load_edits(db: Database) -> list[Edit]:
     ]
 
 
+def chat_added_feeds(db: Database) -> set[str]:
+    """URLs of feeds that exist only because an admin added them from chat (not in the files)."""
+    return {
+        edit.key
+        for edit in load_edits(db)
+        if edit.kind == "feeds" and edit.value is not None and edit.base is None
+    }
+
+
 def save_edit(
     db: Database,
     *,
