@@ -23,13 +23,14 @@ class AlertSender(Protocol):
         `retryable` set truthfully; never mark anything sent yourself."""
         ...
 
-    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
         """Tell `channel` that more outlets now report the story first alerted as message `parent_ref`.
 
         `alert` is that original alert with `also_reported` listing every later copy so far (the newest
         last). Slack answers in the alert's thread about the newest copy; Discord edits the original
-        message to show the whole list. Returns the reference of the message posted or edited.
-        Raises DeliveryError like send_alert."""
+        message to show the whole list. `key` is the update's own delivery key, carried like an
+        alert's where the platform posts a new message. Returns the reference of the message posted
+        or edited. Raises DeliveryError like send_alert."""
         ...
 
     async def send_notice(self, channel: str, text: str) -> str:
@@ -46,9 +47,12 @@ class SentMessageFinder(Protocol):
     Used after a crash, for rows whose send may or may not have reached the platform.
     """
 
-    async def find_sent(self, channel: str, key: str, since: float) -> str | None:
-        """The message reference of the post carrying `key` made after `since` (epoch seconds),
-        or None when there is none. Raise DeliveryError when the channel cannot be checked."""
+    async def find_sent(
+        self, channel: str, key: str, since: float, thread_ts: str | None = None
+    ) -> str | None:
+        """The message reference of the post carrying `key` made after `since` (epoch seconds), in
+        the thread `thread_ts` when given, or None when there is none. Raise DeliveryError when the
+        channel cannot be checked."""
         ...
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from aiolimiter import AsyncLimiter
 from sqlite_utils import Database
 
-from bot.delivery import AlertSender
+from bot.delivery import AlertSender, delivery_key
 from bot.errors import DeliveryError
 from bot.recovery import settle_interrupted
 from bot.render.digest import render_digest
@@ -125,7 +125,10 @@ class Dispatcher:
             return "next"
         ref = parent.message_ref
         return await self._send(
-            row, [row.alert.delivery_id], report, lambda: sender.send_update(row.channel, ref, parent.alert)
+            row,
+            [row.alert.delivery_id],
+            report,
+            lambda: sender.send_update(row.channel, ref, parent.alert, key=delivery_key(row.alert)),
         )
 
     async def _send_digest(

@@ -22,7 +22,15 @@ from sqlite_utils import Database
 
 from bot.delivery import AlertSender, delivery_key
 from bot.errors import DeliveryError
-from bot.store.outbox import DIGEST_MARKER, DueDelivery, claimed_at, interrupted, mark_retry, mark_sent
+from bot.store.outbox import (
+    DIGEST_MARKER,
+    DueDelivery,
+    claimed_at,
+    interrupted,
+    mark_retry,
+    mark_sent,
+    parent_of,
+)
 
 log = logging.getLogger(__name__)
 CLOCK_SLACK = 120.0  # look this far before the claim for the message (clock skew, slow sends)
@@ -72,8 +80,15 @@ async def _settle(
         report.unconfirmed += 1
         return
     since = (claimed_at(db, delivery_id) or clock()) - CLOCK_SLACK
+    thread = None
+    if row.kind == "update":  # a thread reply: look in its alert's thread
+        parent = parent_of(db, row)
+        thread = parent.message_ref if parent else None
     try:
-        found = await finder(row.channel, delivery_key(row.alert), since)
+        if thread:
+            found = await finder(row.channel, delivery_key(row.alert), since, thread)
+        else:
+            found = await finder(row.channel, delivery_key(row.alert), since)
     except DeliveryError as error:
         log.warning("cannot check %s:%s for an interrupted send yet: %s", row.platform, row.channel, error)
         report.unchecked += 1

@@ -34,7 +34,7 @@ class RecordingSender:
         self.sent_at.append(time.monotonic())
         return f"ts-{len(self.sent)}"
 
-    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
         self.sent.append(("update", f"{parent_ref}: {[c.source for c in alert.also_reported]}"))
         return f"reply-{len(self.sent)}"
 

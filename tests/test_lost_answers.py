@@ -72,3 +72,25 @@ async def test_discord_repost_after_a_lost_answer_returns_the_first_message():
     assert proxy.injected["drop_after"] == 1
     assert [m.message_id for m in discord.messages] == [message_id]  # the retry carried the same nonce
     assert discord.messages[0].payload["nonce"] == "nb7-abcdef0123"
+
+
+async def test_slack_thread_reply_whose_answer_was_lost_is_found_in_the_thread():
+    from bot.model import ReportedCopy
+
+    slack = await FakeSlackAPI(real_time_ts=True).start()
+    try:
+        direct = SlackAlertSender(make_slack_client(BOT_TOKEN, slack.api_url))
+        parent_ts = await direct.send_alert("C1", alert(1))
+        proxy = await ChaosProxy(upstream=slack.base, rate=1.0, faults=("drop_after",), budget=1).start()
+        try:
+            sender = SlackAlertSender(make_slack_client(BOT_TOKEN, f"{proxy.url}/api/"))
+            copy = ReportedCopy(source="Reuters", title="Bezos venture buys parts maker", link="https://r/1")
+            parent = Alert(delivery_id=1, item=alert(1).item, rules=(), terms=(), also_reported=(copy,))
+            reply_ts = await sender.send_update("C1", parent_ts, parent, key="nb2-abcdef0123")
+        finally:
+            await proxy.close()
+    finally:
+        await slack.close()
+    assert proxy.injected["drop_after"] == 1
+    assert len(slack.replies(parent_ts)) == 1  # one reply although the first answer was lost
+    assert slack.posted[reply_ts]["thread_ts"] == parent_ts

@@ -22,7 +22,7 @@ class ConsoleAlertSender:
         print(file=stream, flush=True)
         return f"console:{alert.delivery_id}"
 
-    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
         stream = self._stream or sys.stdout
         print(render_console_update(alert), file=stream, flush=True)
         print(file=stream, flush=True)

@@ -247,7 +247,7 @@ class DiscordAlertSender:
         # same alert (a retry after a lost answer, or after a crash) returns the first message.
         return await self._deliver(channel, {"embed": embed}, nonce=delivery_key(alert))
 
-    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
         """Edit the alert message `parent_ref` to show every copy in an "Also reported by" field."""
         if not parent_ref.strip().isdigit():
             raise DeliveryError(

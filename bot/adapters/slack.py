@@ -143,13 +143,22 @@ class SlackAlertSender:
             channel, render_slack_alert(alert), f"alert {alert.delivery_id}", key=delivery_key(alert)
         )
 
-    async def find_sent(self, channel: str, key: str, since: float) -> str | None:
-        """The ts of a message this bot posted to `channel` after `since` carrying delivery `key` in
-        its metadata (conversations.history; needs the channels:history scope)."""
+    async def find_sent(
+        self, channel: str, key: str, since: float, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of a message this bot posted to `channel` (or in the thread `thread_ts`) after `since`
+        carrying delivery `key` in its metadata (conversations.history / .replies; needs the
+        channels:history scope)."""
+        oldest = f"{max(since, 0):.6f}"
         try:
-            response = await self._client.conversations_history(
-                channel=channel, oldest=f"{max(since, 0):.6f}", limit=200, include_all_metadata=True
-            )
+            if thread_ts:
+                response = await self._client.conversations_replies(
+                    channel=channel, ts=thread_ts, oldest=oldest, limit=200, include_all_metadata=True
+                )
+            else:
+                response = await self._client.conversations_history(
+                    channel=channel, oldest=oldest, limit=200, include_all_metadata=True
+                )
         except SlackApiError as exc:
             error, _ = _classify(exc, 1)
             raise error from None
@@ -166,12 +175,13 @@ class SlackAlertSender:
                 return str(message.get("ts"))
         return None
 
-    async def send_update(self, channel: str, parent_ref: str, alert: Alert) -> str:
+    async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
         """Reply in the alert's thread (not broadcast to the channel) about the newest copy."""
         return await self._post(
             channel,
             render_slack_update(alert),
             f"update of alert {alert.delivery_id}",
+            key=key,
             thread_ts=parent_ref,
             reply_broadcast=False,
         )
@@ -196,7 +206,7 @@ class SlackAlertSender:
         while True:
             attempt += 1
             if error is not None and key is not None and error.ambiguous:
-                found = await self._already_posted(channel, key, started, error)
+                found = await self._already_posted(channel, key, started, error, extra.get("thread_ts"))
                 if found:
                     return found
             try:
@@ -243,12 +253,12 @@ class SlackAlertSender:
             await self._sleep(wait)
 
     async def _already_posted(
-        self, channel: str, key: str, started: float, error: DeliveryError
+        self, channel: str, key: str, started: float, error: DeliveryError, thread_ts: str | None
     ) -> str | None:
         """After an ambiguous failure: the earlier post's ts if it landed; raises (still ambiguous)
         when the history cannot be read, so the outbox settles the row later instead of reposting."""
         try:
-            return await self.find_sent(channel, key, started - 60)
+            return await self.find_sent(channel, key, started - 60, thread_ts)
         except DeliveryError:
             raise error from None
 

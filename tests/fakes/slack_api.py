@@ -169,6 +169,17 @@ class FakeSlackAPI:
             self.messages.append(body)
             self.posted[ts] = body
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        if method == "conversations.replies":
+            oldest = float(body.get("oldest") or 0)
+            found = [
+                {"type": "message", "ts": ts, "thread_ts": body.get("ts"), "metadata": posted.get("metadata")}
+                for ts, posted in self.posted.items()
+                if posted.get("channel") == body.get("channel")
+                and (posted.get("thread_ts") == body.get("ts") or ts == body.get("ts"))
+                and float(ts) > oldest
+            ]
+            found.sort(key=lambda message: float(message["ts"]))
+            return web.json_response({"ok": True, "messages": found[: int(body.get("limit") or 100)]})
         if method == "conversations.history":
             oldest = float(body.get("oldest") or 0)
             found = [
