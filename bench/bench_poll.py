@@ -60,6 +60,37 @@ class StallMeter:
         self._task.cancel()
 
 
+class CommandProbe:
+    """Answers `/news latest 5` through the real command core every 200 ms during the cycle and keeps
+    the slowest answer: what a team member would wait while a large poll runs."""
+
+    def __init__(self, bot: object) -> None:
+        from bot.commands import CommandCore
+
+        self.core = CommandCore(db=bot.db, config_provider=bot.config.file_config)  # type: ignore[attr-defined]
+        self.worst = 0.0
+        self.answered = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _ask(self) -> None:
+        from bot.model import CommandRequest
+
+        while True:
+            await asyncio.sleep(0.2)
+            started = time.perf_counter()
+            await self.core.handle(CommandRequest(platform="slack", user_id="U1", text="latest 5"))
+            self.worst = max(self.worst, time.perf_counter() - started)
+            self.answered += 1
+
+    def __enter__(self) -> CommandProbe:
+        self._task = asyncio.get_running_loop().create_task(self._ask())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
 def cpu_seconds() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -121,14 +152,15 @@ async def run(feeds: int, items: int) -> None:
             for label in ("first run (all new)", "second run (all 304)"):
                 cpu_before = cpu_seconds()
                 started = time.perf_counter()
-                with StallMeter() as meter:
+                with StallMeter() as meter, CommandProbe(bot) as probe:
                     report = await bot.pipeline.run_cycle()
                 wall = time.perf_counter() - started
                 cpu_after = cpu_seconds()
                 print(
                     f"{label}: wall {wall:.2f}s, cpu main {cpu_after[0] - cpu_before[0]:.2f}s"
                     f" + workers {cpu_after[1] - cpu_before[1]:.2f}s (finished workers only),"
-                    f" worst loop stall {meter.worst * 1000:.0f} ms;"
+                    f" worst loop stall {meter.worst * 1000:.0f} ms, slowest of {probe.answered}"
+                    f" `latest 5` commands answered during it {probe.worst * 1000:.0f} ms;"
                     f" {report.fetched} fetched, {report.not_modified} unchanged, {report.new_items} new items,"
                     f" {report.matched_items} matched, {report.failed} failed"
                 )
