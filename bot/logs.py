@@ -9,22 +9,30 @@ import re
 import sys
 
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN")
-# token shapes, in case one arrives by another road (a webhook URL in a route, a pasted token)
+# token shapes, in case one arrives by another road (a pasted token, a library's debug line)
 _TOKEN_PATTERNS = re.compile(
-    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=/webhooks/)\d+/[A-Za-z0-9_-]+"
-    r"|[MN][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,}"
+    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|[MN][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,}"
 )
+# Discord webhook and interaction URLs carry their token after the id: keep the id, drop the token
+_URL_TOKENS = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]+")
+
+
+def redact_tokens(text: str) -> str:
+    """`text` with anything shaped like a token, or a webhook URL's token, masked."""
+    return _URL_TOKENS.sub(r"\1[redacted]", _TOKEN_PATTERNS.sub("[redacted]", text))
 
 
 class RedactSecrets(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
+    """Masks the given secrets and anything shaped like a token in each record it sees."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 8]
+        self._secrets = [s for s in secrets or [] if len(s) >= 8]
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return _TOKEN_PATTERNS.sub("[redacted]", text)
+        return redact_tokens(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

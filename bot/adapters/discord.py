@@ -37,6 +37,7 @@ from discord.http import Route
 from bot.adapters.discord_commands import build_command_tree, run_discord_gateway
 from bot.delivery import delivery_key
 from bot.errors import DeliveryError
+from bot.logs import RedactSecrets
 from bot.model import Alert
 from bot.render.discord import render_discord_alert, render_discord_notice, render_discord_update
 
@@ -55,7 +56,6 @@ DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 _WEBHOOK_URL = re.compile(
     r"^https://(?:[a-z]+\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/(\d{15,21})/([\w-]{20,})/?$"
 )
-_TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]+")
 _INTERNALLY_RETRIED = {500, 502, 504, 524}  # discord.py's HTTPClient already retried these 5 times
 _NO_RETRY_CODES = {  # Discord JSON error codes that no retry will fix
     10003: "unknown channel",
@@ -91,21 +91,12 @@ def parse_webhook_url(url: str) -> tuple[int, str] | None:
     return (int(m.group(1)), m.group(2)) if m else None
 
 
-class _RedactTokens(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _TOKEN_IN_PATH.sub(r"\1***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
 def redact_discord_logs() -> None:
     """Install (once) a filter removing webhook/interaction tokens from discord.py's log lines."""
     for name in ("discord.http", "discord.webhook.async_"):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactTokens) for f in logger.filters):
-            logger.addFilter(_RedactTokens())
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())  # on the logger too: it holds even without setup_logging
 
 
 class _WebhookPacer:

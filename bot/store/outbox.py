@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.logs import redact_tokens
 from bot.model import Alert, Item, ReportedCopy
 from bot.routing import PlannedDelivery
 from bot.store.db import transaction
@@ -209,19 +210,7 @@ def channel_problems(db: Database, *, now: float, days: float = 7) -> list[Chann
         [now - days * 86400],
     ).fetchall()
     return [
-        ChannelProblem(platform, _redact_channel(channel), int(failed or 0), int(retrying or 0), error or "")
+        ChannelProblem(platform, redact_tokens(channel), int(failed or 0), int(retrying or 0), error or "")
         for platform, channel, failed, retrying, error in rows
         if failed or retrying
     ]
-
-
-def _redact_channel(channel: str) -> str:
-    """Webhook URLs carry a secret token: show only their id."""
-    if "/webhooks/" in channel:
-        return (
-            channel.split("/webhooks/")[0]
-            + "/webhooks/"
-            + channel.split("/webhooks/")[1].split("/")[0]
-            + "/…"
-        )
-    return channel
