@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PARAMS = frozenset(
     {
@@ -78,9 +78,8 @@ def unwrap_redirect(url: str) -> str:
     base64 protobufs containing the URL. Newer opaque Google News ids cannot be decoded offline;
     such items are recognised by their headline instead (see bot.dedup).
     """
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if host not in _REDIRECT_HOSTS:
+    parts = http_url_parts(url)
+    if parts is None or (parts.hostname or "").lower() not in _REDIRECT_HOSTS:
         return url
     for key, value in parse_qsl(parts.query):
         if key.lower() in _REDIRECT_PARAMS and re.match(r"^https?://", value):
@@ -110,18 +109,36 @@ def _decode_google_article_id(article_id: str) -> str | None:
         return None
 
 
-def canonical_link(url: str | None) -> str | None:
-    """A dedup key for an article URL, or None for URLs that cannot identify an article
-    (not http(s), no host, or a site's front page)."""
+def http_url_parts(url: str | None) -> SplitResult | None:
+    """The parts of an absolute http(s) URL with a host, or None for anything else (other schemes,
+    relative or malformed URLs). The one test every module applies before using a feed's URL."""
     if not url:
         return None
     try:
-        parts = urlsplit(unwrap_redirect(url.strip()))
-        port = parts.port
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises ValueError for a malformed port)
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
+    return parts
+
+
+def _without_tracking(query: str) -> list[tuple[str, str]]:
+    return [
+        (key, value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
+    ]
+
+
+def canonical_link(url: str | None) -> str | None:
+    """A dedup key for an article URL, or None for URLs that cannot identify an article
+    (not http(s), no host, or a site's front page)."""
+    parts = http_url_parts(unwrap_redirect(url.strip())) if url else None
+    if parts is None or parts.hostname is None:
+        return None
+    port = parts.port
     host = parts.hostname.lower().rstrip(".")
     host = host.removeprefix("www.").removeprefix("m.").removeprefix("amp.")
     if port and port not in (80, 443):
@@ -130,13 +147,7 @@ def canonical_link(url: str | None) -> str | None:
     path = re.sub(r"/amp/?$", "/", path)
     if len(path) > 1:
         path = path.rstrip("/")
-    query = urlencode(
-        sorted(
-            (key, value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
-        )
-    )
+    query = urlencode(sorted(_without_tracking(parts.query)))
     if path == "/" and not query:
         return None  # a front page is not an article
     return urlunsplit(("https", host, path, query, ""))
@@ -144,20 +155,8 @@ def canonical_link(url: str | None) -> str | None:
 
 def display_link(url: str | None) -> str | None:
     """The URL to show people: the unwrapped article URL, tracking parameters removed, scheme kept."""
-    if not url:
+    parts = http_url_parts(unwrap_redirect(url.strip())) if url else None
+    if parts is None:
         return None
-    unwrapped = unwrap_redirect(url.strip())
-    try:
-        parts = urlsplit(unwrapped)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    query = urlencode(
-        [
-            (key, value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
-        ]
-    )
+    query = urlencode(_without_tracking(parts.query))
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))

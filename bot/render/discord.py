@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import discord
 
+from bot.links import http_url_parts
 from bot.model import Alert, Reply, ReplyEntry, ReportedCopy
 from bot.render.text import fit, highlight, terms_pattern, truncate
 
@@ -51,13 +52,7 @@ def escape_discord(text: str) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """Return `url` if it is an absolute http(s) URL Discord will accept, else None."""
-    if not url or len(url) > URL_MAX or any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not url or len(url) > URL_MAX or any(c.isspace() for c in url) or http_url_parts(url) is None:
         return None
     return url
 
@@ -74,7 +69,7 @@ def render_discord_alert(alert: Alert, rule_colors: Mapping[str, int] | None = N
     color = next((colors[r] for r in alert.rules if r in colors), DEFAULT_COLOR)
     embed = discord.Embed(
         title=fit(item.title or "(untitled)", TITLE_MAX, escape_discord),
-        url=safe_url(item.canonical_link or item.link) or safe_url(item.link),
+        url=safe_url(item.link),  # canonical_link is a dedup key, not an address to show
         color=color,
         timestamp=item.published,
     )

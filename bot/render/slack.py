@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.links import http_url_parts
 from bot.model import Alert, Reply, ReplyEntry
 from bot.render.text import fit, highlight, terms_pattern, truncate
 
@@ -68,15 +69,10 @@ def safe_url(url: str | None) -> str | None:
     so the URL cannot end the link early or smuggle in a label; `&` is entity-escaped as Slack
     asks.
     """
-    if not url:
+    if http_url_parts(url) is None:
         return None
+    assert url is not None
     url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
     # Keep every character a URL legitimately uses, except the ones that break Slack's syntax.
     encoded = quote(url, safe="!#$%&'()*+,-./:;=?@[]~_")
     if len(encoded) > URL_LIMIT:
