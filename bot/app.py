@@ -62,26 +62,32 @@ class Environment:
 
 
 class ConfigSource:
-    """The effective config: the YAML files plus chat edits, re-read on every use.
+    """The effective config: the YAML files plus chat edits, current on every use.
 
-    A file edit that breaks the config does not stop the bot: the last valid config stays in force
-    and the problem is logged (and shown by `python -m bot check`).
+    The files are parsed again only when one of them changed (every command, cycle and metrics
+    scrape asks). A file edit that breaks the config does not stop the bot: the last valid config
+    stays in force and the problem is logged once (and shown by `python -m bot check`).
     """
 
     def __init__(self, directory: Path, db: Database) -> None:
         self._directory = directory
         self._db = db
         self._last_good: BotConfig | None = None
+        self._files_seen: tuple[tuple[str, int, int], ...] | None = None
         self._rules_key: tuple[object, ...] | None = None
         self._ruleset: RuleSet | None = None
 
     def file_config(self) -> BotConfig:
+        files = _file_stamps(self._directory)
+        if self._last_good is not None and files == self._files_seen:
+            return self._last_good
         try:
             self._last_good = load_config(self._directory)
         except ConfigError as error:
             if self._last_good is None:
                 raise
             log.error("config is invalid, keeping the last valid one:\n%s", error)
+        self._files_seen = files
         return self._last_good
 
     def effective(self) -> BotConfig:
@@ -105,6 +111,18 @@ class ConfigSource:
             )
             self._rules_key = key
         return self._ruleset
+
+
+def _file_stamps(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, modification time, size) of each config file: changes whenever a file is edited."""
+    stamps = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            status = path.stat()
+        except OSError:
+            continue
+        stamps.append((path.name, status.st_mtime_ns, status.st_size))
+    return tuple(stamps)
 
 
 @dataclass

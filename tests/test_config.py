@@ -95,3 +95,16 @@ def test_check_command_accepts_a_valid_config(config_dir):
         env={"BOT_CONFIG": str(config_dir.path), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0 and "config OK" in result.stdout
+
+
+def test_a_broken_file_edit_keeps_the_last_valid_config_in_force(config_dir, tmp_path):
+    from bot.app import ConfigSource
+    from bot.store import open_database
+
+    config_dir.write(feeds=[{"url": "https://a.example/rss"}])
+    source = ConfigSource(config_dir.path, open_database(tmp_path / "db.sqlite"))
+    assert [f.url for f in source.file_config().feeds] == ["https://a.example/rss"]
+    (config_dir.path / "feeds.yaml").write_text("feeds:\n  - url: not a url at all\n")
+    assert [f.url for f in source.file_config().feeds] == ["https://a.example/rss"]
+    config_dir.write(feeds=[{"url": "https://a.example/rss"}, {"url": "https://b.example/rss"}])
+    assert len(source.file_config().feeds) == 2

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.store.outbox import queue_depth
+
 STORY_AT = "MIN(COALESCE(i.published_at, i.seen_at), i.seen_at)"
 _STORY_COLUMNS = f"i.id, i.title, i.link, i.summary, i.source, i.feed_url, {STORY_AT} AS story_at"
 # Below this many candidate matches, sorting them is cheaper than walking every item in time order.
@@ -107,7 +109,7 @@ def status_counts(db: Database, *, now: float) -> StatusCounts:
         alerts_sent_24h=int(
             one("SELECT count(*) FROM deliveries WHERE sent_at >= ? AND status = 'sent'", since)
         ),
-        queue_depth=int(one("SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')")),
+        queue_depth=queue_depth(db),
         items_total=int(one("SELECT count(*) FROM items")),
     )
 
