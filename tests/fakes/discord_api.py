@@ -134,13 +134,20 @@ class FakeDiscord:
             }
         )
 
-    async def _channel_message(self, request: web.Request) -> web.Response:
+    def _refuse_channel(self, request: web.Request) -> web.Response | None:
+        """Discord's answer for a bad token or an unknown channel, or None when the call may go on."""
         self._log(request)
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
-        channel_id = int(request.match_info["channel_id"])
-        if channel_id not in self.channels:
+        if int(request.match_info["channel_id"]) not in self.channels:
             return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        return None
+
+    async def _channel_message(self, request: web.Request) -> web.Response:
+        refused = self._refuse_channel(request)
+        if refused is not None:
+            return refused
+        channel_id = int(request.match_info["channel_id"])
         return await self._post_message(request, "channel", str(channel_id), channel_id)
 
     async def _webhook_execute(self, request: web.Request) -> web.Response:
@@ -156,12 +163,10 @@ class FakeDiscord:
         return response
 
     async def _channel_edit(self, request: web.Request) -> web.Response:
-        self._log(request)
-        if not self._authorised(request):
-            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        refused = self._refuse_channel(request)
+        if refused is not None:
+            return refused
         channel_id = int(request.match_info["channel_id"])
-        if channel_id not in self.channels:
-            return _json({"message": "Unknown Channel", "code": 10003}, 404)
         return await self._edit_message(request, "channel", str(channel_id), channel_id)
 
     async def _webhook_edit(self, request: web.Request) -> web.Response:
