@@ -133,7 +133,7 @@ def _status(args: argparse.Namespace) -> int:
         state = "off" if row["disabled_reason"] else str(row["last_status"] or "-")
         print(
             f"{(row['name'] or row['url'])[:48]:<48} {state:>6} {row['error_count']:>6}  "
-            f"{_when(row['last_fetch_at'], now):<17} {_when(row['next_fetch_at'], now):<17} "
+            f"{_when(row['last_fetch_at']):<17} {_when(row['next_fetch_at']):<17} "
             f"{(row['disabled_reason'] or row['last_error'] or '')[:80]}"
         )
     failing = sum(1 for row in rows if row["error_count"] or row["disabled_reason"])
@@ -146,7 +146,7 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _when(timestamp: float | None, now: float) -> str:
+def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%m-%d %H:%M:%S UTC")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from aiolimiter import AsyncLimiter
 from sqlite_utils import Database
@@ -101,7 +102,7 @@ class Dispatcher:
                 outcome = await self._send_update(sender, row, report)
             else:
                 outcome = await self._send(
-                    row, [row.alert.delivery_id], report, lambda r=row: sender.send_alert(channel, r.alert)
+                    row, [row.alert.delivery_id], report, partial(sender.send_alert, channel, row.alert)
                 )
             if outcome == "stop":
                 return  # keep this channel's order: later rows wait for the next round
@@ -144,7 +145,15 @@ class Dispatcher:
             log.info("%d delayed alerts for %s:%s sent as one digest", len(ids), *key)
         return outcome == "sent"
 
-    async def _send(self, row, ids, report, send, *, marker: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    async def _send(
+        self,
+        row: DueDelivery,
+        ids: list[int],
+        report: DispatchReport,
+        send: Callable[[], Awaitable[str]],
+        *,
+        marker: str | None = None,
+    ) -> str:
         """Claim `ids`, pace, send, record. Returns "sent", "next" (skip this row) or "stop" (channel)."""
         where = f"{row.platform}:{row.channel}"
         await self._pacer(row.platform, row.channel).acquire()
