@@ -30,14 +30,15 @@ class FeedState:
 
 
 def ensure_feeds(db: Database, feeds: Iterable[tuple[str, str | None]], now: float) -> None:
-    """Create rows for configured feeds that have none yet (due at once); refresh their names."""
+    """Create rows for configured feeds that have none yet (due at once); refresh changed names.
+
+    Runs every tick: rows that are already right are not rewritten, so an idle tick writes nothing."""
     with transaction(db):
-        for url, name in feeds:
-            db.execute(
-                "INSERT INTO feeds (url, name, next_fetch_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (url) DO UPDATE SET name = excluded.name",
-                [url, name, now],
-            )
+        db.conn.executemany(
+            "INSERT INTO feeds (url, name, next_fetch_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (url) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name",
+            [(url, name, now) for url, name in feeds],
+        )
 
 
 def feed_states(db: Database, urls: Iterable[str]) -> dict[str, FeedState]:
