@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | poll --once [--dry-run] | check | status | match | cmd ... | rules ...`.
+"""Command line: `python -m bot run | poll --once [--dry-run] | check | status | match | group | cmd ... | rules ...`.
 
 Each subcommand is a thin call into the core; output goes to stdout, diagnostics to stderr.
 Exit codes: 0 success, 1 failure (bad config, bad input), 2 usage error.
@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("match", help="match JSON-lines items from stdin against the rules").set_defaults(
         handler=_match
     )
+    group = sub.add_parser(
+        "group", help="group JSON-lines reports from stdin into stories (throw-away store)"
+    )
+    group.add_argument("--explain", action="store_true", help="show each report's candidates and verdicts")
+    group.set_defaults(handler=_group)
     cmd = sub.add_parser("cmd", help="run a slash-command subcommand as the operator")
     cmd.add_argument("words", nargs=argparse.REMAINDER)
     cmd.set_defaults(handler=_cmd)
@@ -162,6 +167,19 @@ def _match(args: argparse.Namespace) -> int:
     ruleset = source.ruleset(source.effective())
     for line in match_jsonl(sys.stdin, ruleset):
         sys.stdout.write(line.rstrip("\n") + "\n")
+    return 0
+
+
+def _group(args: argparse.Namespace) -> int:
+    from bot.grouping import group_jsonl
+    from bot.store import open_database
+
+    # The pipeline's grouping on a fresh database that is thrown away: the real store is never touched.
+    with tempfile.TemporaryDirectory(prefix="bot-group-") as scratch:
+        db = open_database(Path(scratch) / "group.db")
+        for line in group_jsonl(sys.stdin, db, explain=args.explain):
+            sys.stdout.write(line + "\n")
+        db.conn.close()
     return 0
 
 

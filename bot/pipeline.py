@@ -29,7 +29,7 @@ from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, reco
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
 from bot.store.overrides import chat_added_feeds
-from bot.store.stories import add_to_story, enqueue_copy, find_story, prune_story_index
+from bot.store.stories import enqueue_copy, group_item, prune_story_index
 from bot.url_safety import check_feed_url
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,7 @@ class Pipeline:
                 record_matches(self.db, item.id, matches, now=now)
                 # Another outlet's report of a recent story joins it: one alert per story, then updates.
                 sketch = parsed.sketches.get(item.id)
-                story_id = find_story(self.db, item, now, sketch)
-                add_to_story(self.db, item, story_id or item.id, now, sketch)
+                story_id = group_item(self.db, item, now, sketch)
                 if item.id in alertable_ids:
                     planned = plan_deliveries(matches, config.routes, self.reachable)
                     if story_id is None:

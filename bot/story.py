@@ -1,80 +1,132 @@
-"""Decide whether two reports are the same story (pure: no database, no clock, no network).
+"""Decide whether two reports are the same *event* (pure: no database, no clock, no network).
 
-Different outlets word one event differently ("Bezos's Project Prometheus to buy aerospace parts
-maker" / "Jeff Bezos AI venture agrees deal for aircraft component supplier"), while different
-events about one company share most of their words. So:
+Every report about the company shares its name, its founders' names and the outlets' standard
+descriptors ("Project Prometheus, the AI startup co-led by Jeff Bezos and Vik Bajaj, ..."), so those
+words are no evidence that two reports tell the same news. What tells events apart is the action and
+its object: who was bought or hired, the amount, the place, the product, and the stage (in talks /
+agreed / closed; suit filed / dismissed). So:
 
-1. `story_features` reduces headline + the summary's first sentence to weighted tokens: stop
-   words and reporting filler dropped, light stemming, a few news synonyms folded together
-   (buy/acquire/purchase, aircraft/aerospace, ...), amounts normalised ("$6.2bn" = "$6.2
-   billion"), and extra weight on amounts and names, the parts that tell events apart.
-2. `minhash` + `band_keys` (MinHash with LSH banding) find candidates in O(1): an item is
-   compared only with stored stories that share a band.
-3. `is_same_story` confirms a candidate with the exact weighted Jaccard similarity of the two
-   feature sets, and refuses when both give amounts and none of them agree.
+1. `story_features` reduces the headline and the summary's first sentence to weighted *event*
+   tokens: appositives and brackets (", co-led by Vik Bajaj,") removed, stop words, reporting filler
+   and the story's boilerplate (`BOILERPLATE`: the company, its founders, its standard descriptors
+   and amounts) dropped, light stemming, news synonyms folded (buy/acquire/purchase, ...), amounts
+   normalised ("$6.2bn" = "$6.2 billion"), names and amounts weighted up. It also notes the
+   report's action classes (acquire, hire, raise, site, partner, legal, ...) and stage (talks,
+   agreed, done; filed, resolved; approved).
+2. `index_keys` are the tokens a store indexes so a new report is compared only with recent stories
+   that share an event token.
+3. `judge` verifies a candidate: the actions and stages must agree, the amounts must not conflict,
+   each headline's own names must not be missing from the other report, and the shared event weight
+   must be large enough and a large enough share of both. `common` lets the caller add words that
+   are frequent across the stored items (the store keeps their document frequency): they are treated
+   as boilerplate too.
 
-Tuned for precision: a false merge hides news; a missed one only costs an extra alert.
+Tuned for precision: a false merge hides an event; a missed one only costs an extra alert.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 from bot.dedup import strip_outlet_suffix
+from bot.story_lexicon import (
+    ACTIONS,
+    BOILERPLATE,
+    BOILERPLATE_AMOUNTS,
+    BOILERPLATE_PREFIXES,
+    CONCEPTS,
+    STAGE_ORDER,
+    STAGES,
+    SUBJECT_FORMS,
+)
 
 Features = Mapping[str, int]  # token -> weight (small positive integer)
+
+FEATURES_VERSION = 2  # stored features of an older version are not compared (they lack the event parts)
 
 
 @dataclass(frozen=True)
 class StoryFeatures:
-    """Weighted tokens of the headline alone, and of headline + summary lead together."""
+    """A report's event tokens (headline alone, and headline + lead), its names, actions and stage."""
 
     headline: Features
     combined: Features
+    names: tuple[str, ...] = ()  # distinctive names in an English headline that is not in Title Case
+    actions: tuple[str, ...] = ()  # action classes of the headline
+    stages: tuple[str, ...] = ()  # the furthest stage the headline (else the lead) reports, if any
+    about_subject: bool = False  # names the story's subject (the company, its founders) at all
+    version: int = FEATURES_VERSION
 
     def to_json(self) -> str:
-        return json.dumps({"h": dict(self.headline), "c": dict(self.combined)}, sort_keys=True)
+        data: dict[str, object] = {"h": dict(self.headline), "c": dict(self.combined), "n": list(self.names)}
+        data |= {"a": list(self.actions), "s": list(self.stages), "v": self.version, "ab": self.about_subject}
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> StoryFeatures:
         data = json.loads(text)
-        return cls(headline=data["h"], combined=data["c"])
+        return cls(
+            headline=data["h"], combined=data["c"], names=tuple(data.get("n", ())),
+            actions=tuple(data.get("a", ())), stages=tuple(data.get("s", ())), version=data.get("v", 1),
+            about_subject=bool(data.get("ab", False)),
+        )  # fmt: skip
 
 
-NUM_PERM = 96  # MinHash signature length
-ROWS_PER_BAND = 2  # 48 bands of 2: a pair at weighted Jaccard 0.3 becomes a candidate 99% of the time
-BANDS = NUM_PERM // ROWS_PER_BAND
-SAME_STORY_THRESHOLD = 0.30  # weighted Jaccard of headline + lead needed to merge
-HEADLINE_THRESHOLD = 0.30  # ... and of the headlines alone (see README.md, "One alert per story"),
-CLEAR_THRESHOLD = 0.50  # unless headline + lead alone are this similar
-MIN_WEIGHT = 5  # fewer weighted tokens than this ("Markets wrap") is too little to group on
 LEAD_WORDS = 40  # at most this much of the summary's first sentence counts
+MIN_WEIGHT = 4  # a report with less event weight than this ("Markets wrap") is never grouped
+MIN_SHARED = 4  # shared event weight needed to merge: a name and a word, or an amount and a word
+SAME_EVENT_THRESHOLD = 0.34  # weighted Jaccard of the event tokens of headline + lead
+HEADLINE_THRESHOLD = 0.2  # ... and of the headlines alone, unless the whole is clearly alike
+CLEAR_THRESHOLD = 0.55
+MIN_ANCHORS = 6  # shared names and amounts (weight) that, with enough overlap, say "the same object"
+ANCHORED_OVERLAP = 0.4  # share of the shorter report's event weight found in the other
+ACTION_OVERLAP = 0.4  # ... when one shared name and the same kind of action are the evidence
 
 AMOUNT_WEIGHT = 3  # "$1.1 billion", "14,000", "10%": rarely shared by different events
 NAME_WEIGHT = 2  # a word capitalised mid-sentence: a person, company, product or place
 WORD_WEIGHT = 1
 
-_SEED = 20251117  # fixed: signatures stored in the database must stay comparable across runs
-_PRIME = (1 << 61) - 1
-_rng = random.Random(_SEED)
-_PERMS = tuple((_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_PERM))
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“'‘(]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+(?=[\"“'‘(]?[A-Z0-9])|(?<=[。！？])")
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b|(?<=s)['’](?=\s|$)")
 _AMOUNT = re.compile(
-    r"(?<![\w.])[$€£]?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-    r"(?:\s*(%|percent\b|per cent\b|trillion\b|tn\b|billion\b|bn\b|b\b|million\b|mn\b|m\b|k\b))?(?!\w)",
+    r"(?<![A-Za-z0-9.,])[$€£¥₹]?\s?(\d{1,3}(?:,\d{3})+(?![\d,])|\d{1,3}(?:\.\d{3})+(?![\d.,])|\d+(?:[.,]\d+)?)"
+    r"(?:\s*(%|percent\b|per cent\b|trillion\b|tn\b|billion\b|bn\b|bln\b|b\b|million\b|mn\b|mln\b|m\b|k\b"
+    r"|milliarden\b|mrd\b|milliards?\b|mil millones\b|bilh[õo]es\b|bi\b|millionen\b|mio\b|millions\b"
+    r"|millones\b|milh[õo]es\b|億|亿|억|万|만|兆|조|अरब|करोड़|लाख))?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+_CURRENCY = "$€£¥₹"
 _SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6, "mn": 1e6}
-_SCALE |= {"m": 1e6, "k": 1e3}
+_SCALE |= {
+    "bln": 1e9,
+    "mln": 1e6,
+    "m": 1e6,
+    "k": 1e3,
+    "milliarden": 1e9,
+    "mrd": 1e9,
+    "milliard": 1e9,
+    "milliards": 1e9,
+}
+_SCALE |= {"mil millones": 1e9, "bilhões": 1e9, "bilhoes": 1e9, "bi": 1e9, "millionen": 1e6, "mio": 1e6}
+_SCALE |= {"millions": 1e6, "millones": 1e6, "milhões": 1e6, "milhoes": 1e6, "億": 1e8, "亿": 1e8, "억": 1e8}
+_SCALE |= {"万": 1e4, "만": 1e4, "兆": 1e12, "조": 1e12, "अरब": 1e9, "करोड़": 1e7, "लाख": 1e5}
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+
+# Descriptors outlets wrap around a name: ", the AI startup co-led by Jeff Bezos," / "(backed by ...)" /
+# "— which raised $6.2bn —". They describe the company, not the event, so they are cut before tokens.
+_APPOSITIVE_START = (
+    r"(?:the|a|an|which|who|whose|co-?led|co-?run|co-?founded|co-?headed|founded|backed|led|run|"
+    r"launched|started|helmed|headed|chaired|owned|created|set up|now)\b"
+)
+_APPOSITIVES = (
+    re.compile(r"\s*\([^()]{0,200}\)"),
+    re.compile(r"\s+[—–]\s+[^—–]{0,200}?\s+[—–](?=\s)"),
+    re.compile(rf",\s+{_APPOSITIVE_START}[^,;:!?]{{0,160}}?,(?=\s)", re.IGNORECASE),
+)
 
 # Function words, and the words news uses about itself ("reports", "people familiar said"),
 # which two different stories share as easily as two copies of one.
@@ -93,88 +145,163 @@ _STOP = frozenset(
     year years month months time first last next plan plans planned planning set sets move moves
     make makes making made take takes get gets one two three four five six seven eight nine ten mr
     ms co inc corp ltd llc plc company companies firm firms startup startups start venture ventures
-    business group deal deals agree agrees agreed ai artificial intelligence reuters bloomberg nyt
+    business group deal deals ai artificial intelligence reuters bloomberg nyt
     ft wsj cnbc axios techcrunch wired semafor bbc verge guardian ap afp information insider
-    fortune journal times street wall york financial
+    fortune journal times street wall york financial former ex its may might
+    dollar dollars euro euros yen won rupee rupees pound pounds usd eur
+    der die das den dem des ein eine einen und mit von für im zu auf bei nach über aus als wie sich ist
+    le la les du de et pour avec un une dans sur par au aux qui que est son sa ses
+    el los las del y con por para al que es su sus en un una o os as do da dos das e com em um uma
+    no na nos nas ao aos pelo pela
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
+_ENGLISH_STOP = frozenset("the of to and in for on with as by at from its is are was has have will".split())  # noqa: SIM905
+_FOREIGN_STOP = frozenset(
+    """der die das den dem des ein eine einen und mit von für im zu auf bei nach über aus als wie sich ist
+    le la les du et pour avec une dans sur par au aux qui est son sa ses el los las del y con por para al
+    su sus una os dos das com em um uma na nos nas ao aos pelo pela""".split()  # noqa: SIM905
+)
 
-# News synonyms folded to one token each: outlets reach for different verbs and nouns.
-_SYNONYMS = {  # canonical token: the words folded into it
-    "acquire": "buy buys bought buying acquire acquires acquired acquiring acquisition acquisitions purchase purchases purchased purchasing takeover snap snaps",
-    "hire": "hire hires hired hiring poach poaches poached recruit recruits join joins appoint appoints appointed taps tapped names",
-    "cut": "cut cuts cutting layoff layoffs lay laying eliminate eliminates slash slashes",
-    "job": "job jobs role roles position positions worker workers employee employees staff staffers",
-    "aero": "aircraft aerospace aviation plane planes jet jets airplane airplanes",
-    "part": "part parts component components",
-    "maker": "maker makers manufacturer manufacturers supplier suppliers producer producers",
-    "launch": "launch launches launched unveil unveils unveiled debut debuts introduces",
-    "leave": "leave leaves leaving depart departs departing retire retires retiring exit exits",
-    "land": "land lands landed landing",
-    "outage": "outage outages offline",
-    "revenue": "revenue revenues sales",
-    "forecast": "forecast forecasts outlook guidance",
-    "factory": "factory factories plant plants",
-    "ceo": "ceo ceos",
-}
-_SYNONYM_OF = {word: canon for canon, words in _SYNONYMS.items() for word in words.split()}
 _PHRASES = (
     (re.compile(r"\bchief executives?(?: officers?)?\b", re.IGNORECASE), "CEO"),
     (re.compile(r"\bstep(?:s|ping)? down\b", re.IGNORECASE), "leave"),
     (re.compile(r"\b(?:a\.i\.|a\.i)(?=\W|$)", re.IGNORECASE), "AI"),
     (re.compile(r"\bstart-ups?\b", re.IGNORECASE), "startup"),
+    (re.compile(r"\bteams? up\b", re.IGNORECASE), "partner"),
+    (
+        re.compile(
+            r"\bin (?:advanced |early |exclusive )?(?:talks|discussions|negotiations)\b", re.IGNORECASE
+        ),
+        "talks",
+    ),
+)
+
+# Wire and update markers before a headline: "UPDATE 2-", "CORRECTED-", "REFILE-", "EXCLUSIVE:".
+_WIRE_PREFIX = re.compile(
+    r"^\s*(?:(?:UPDATE\s*\d*|CORRECTED|CORRECTION|REFILE|EXCLUSIVE|BREAKING|RPT|WRAPUP\s*\d*)\s*[-:—–]\s*)+",
+    re.IGNORECASE,
+)
+# Scripts written without spaces between words (or with particles attached): their words are found
+# inside the text, by the lexicon's forms, not by splitting it.
+_RUN_SCRIPTS = re.compile(
+    r"[\u0900-\u097f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+"
 )
 
 
 def story_text(title: str, summary: str, source: str = "") -> tuple[str, str]:
-    """The headline without an outlet suffix, and the summary's first sentence (capped)."""
-    headline = strip_outlet_suffix(title, source)
+    """The headline without wire prefixes or an outlet suffix, and the summary's first sentence (capped)."""
+    headline = _WIRE_PREFIX.sub("", strip_outlet_suffix(title, source))
     first = _SENTENCE_END.split(summary.strip(), maxsplit=1)[0] if summary.strip() else ""
     return headline, " ".join(first.split()[:LEAD_WORDS])
 
 
 def story_features(title: str, summary: str = "", source: str = "") -> StoryFeatures:
-    """Weighted tokens of the headline and of headline + lead sentence."""
+    """Event tokens of the headline and of headline + lead, with names, actions and stages."""
     headline, lead = story_text(title, summary, source)
-    head = _weighted_tokens(headline)
+    head, head_names, head_marks = _event_tokens(headline)
+    body, _, body_marks = _event_tokens(lead)
     combined = dict(head)
-    for token, weight in _weighted_tokens(lead).items():
+    for token, weight in body.items():
         combined[token] = max(combined.get(token, 0), weight)
-    return StoryFeatures(headline=head, combined=combined)
+    names = head_names  # the headline's own names: what a different event's headline would not share
+    actions = _classes(head_marks, _ACTION_OF)
+    stages = _furthest_stage(head_marks) or _furthest_stage(body_marks)
+    about = _SUBJECT in head_marks or _SUBJECT in body_marks
+    return StoryFeatures(
+        headline=head, combined=combined, names=names, actions=actions, stages=stages, about_subject=about
+    )
 
 
-def _weighted_tokens(text: str) -> dict[str, int]:
-    """Each token once, weighted by the strongest role it plays (amount > name > word)."""
+def _furthest_stage(marks: set[str]) -> tuple[str, ...]:
+    stages = {_STAGE_OF[mark] for mark in marks if mark in _STAGE_OF}
+    return tuple(max(stages, key=STAGE_ORDER.index) for _ in (1,) if stages)
+
+
+def _event_tokens(text: str) -> tuple[dict[str, int], tuple[str, ...], set[str]]:
+    """Each event token once, weighted by the strongest role it plays (amount > name > word); the
+    distinctive names among them; and every folded word (boilerplate too) for actions and stages."""
     features: dict[str, int] = {}
-    if text:
-        for phrase, replacement in _PHRASES:
-            text = phrase.sub(replacement, text)
-        text = _POSSESSIVE.sub("", text)
-        text = _AMOUNT.sub(lambda m: _add_amount(features, m), text)
-        title_case = _looks_title_case(text)
-        for sentence in _SENTENCE_END.split(text):
-            for index, raw in enumerate(_WORD.findall(sentence)):
-                token = _word_token(raw)
-                if token is None:
-                    continue
-                named = index > 0 and not title_case and raw[0].isupper()
-                weight = NAME_WEIGHT if named or _is_acronym(raw) else WORD_WEIGHT
-                features[token] = max(features.get(token, 0), weight)
-    return features
+    names: list[str] = []
+    marks: set[str] = set()
+    if not text:
+        return features, (), marks
+    text = unicodedata.normalize("NFKC", text)  # full-width digits and letters
+    for phrase, replacement in _PHRASES:
+        text = phrase.sub(replacement, text)
+    for appositive in _APPOSITIVES:
+        text = appositive.sub(" ", text)
+    text = _POSSESSIVE.sub("", text)
+    text = _AMOUNT.sub(lambda m: _add_amount(features, m), text)
+    text = _RUN_SCRIPTS.sub(lambda m: _add_run_forms(features, marks, m.group(0)), text)
+    # Title Case and languages that capitalise every noun (German) say nothing about names.
+    no_names = _looks_title_case(text) or _looks_foreign(text)
+    for sentence in _SENTENCE_END.split(text):
+        for index, raw in enumerate(_WORD.findall(sentence)):
+            folded = _fold(raw)
+            marks.add(_stem(folded))
+            marks.add(folded)
+            token = _word_token(raw)
+            if folded.startswith(BOILERPLATE_PREFIXES):
+                marks.add(_SUBJECT)
+            if token is None or is_boilerplate(token):
+                continue
+            marks.add(token)
+            named = (index > 0 and not no_names and raw[0].isupper()) or _is_acronym(raw)
+            weight = NAME_WEIGHT if named else WORD_WEIGHT
+            features[token] = max(features.get(token, 0), weight)
+            if named and token not in names and token not in _ACTION_OF:
+                names.append(token)
+    return features, tuple(names), marks
+
+
+def _add_run_forms(features: dict[str, int], marks: set[str], run: str) -> str:
+    """The lexicon's concepts, stages and action words found inside a CJK or Devanagari run."""
+    if any(form in run for form in SUBJECT_FORMS.split()):
+        marks.add(_SUBJECT)
+    for form, concept in _RUN_FORMS:
+        if form in run:
+            marks.add(form)
+            if concept:
+                marks.add(concept)
+                features[concept] = max(features.get(concept, 0), WORD_WEIGHT)
+    return " "
+
+
+def is_boilerplate(token: str) -> bool:
+    return token in _BOILERPLATE_TOKENS or token.startswith(BOILERPLATE_PREFIXES)
+
+
+def _classes(marks: set[str], table: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(sorted({table[mark] for mark in marks if mark in table}))
 
 
 def _add_amount(features: dict[str, int], match: re.Match[str]) -> str:
-    number, unit = match.group(1), (match.group(2) or "").lower()
-    value = float(number.replace(",", ""))
-    if not unit and value.is_integer() and 1900 <= value <= 2100:
-        return match.group(0)  # a year: an ordinary word ("in 2026"), not an identifying amount
+    token = _amount_token(match)
+    if token and token not in _BOILERPLATE_AMOUNT_TOKENS:
+        number = _number(match.group(1))
+        # A bare small number ("Gemini 3", "11th") tells less than "$1.1 billion" or "14,000".
+        features[token] = NAME_WEIGHT if token.startswith("#n") and number < 100 else AMOUNT_WEIGHT
+    return " " if token else match.group(0)
+
+
+def _amount_token(match: re.Match[str]) -> str | None:
+    number, unit = _number(match.group(1)), (match.group(2) or "").lower()
+    if not unit and number.is_integer() and 1900 <= number <= 2100:
+        return None  # a year: an ordinary word ("in 2026"), not an identifying amount
     if unit in ("%", "percent", "per cent"):
-        token = f"#{value:g}%"
-    else:
-        token = f"#{_two_figures(value * _SCALE.get(unit, 1.0))}"
-    # A bare small number ("Gemini 3", "11th") tells less than "$1.1 billion" or "14,000".
-    features[token] = NAME_WEIGHT if not unit and value < 100 else AMOUNT_WEIGHT
-    return " "
+        return f"#{number:g}%"
+    if not unit and match.group(0).lstrip()[:1] not in _CURRENCY:
+        return f"#n{_two_figures(number)}"  # a count ("55 employees", "14,000 jobs"), not money
+    return f"#{_two_figures(number * _SCALE.get(unit, 1.0))}"
+
+
+def _number(text: str) -> float:
+    """ "1,200" and "1.200" are thousands; "6,2" (German, French, ...) and "6.2" are decimals."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):
+        return float(text.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", text):
+        return float(text.replace(".", ""))
+    return float(text.replace(",", "."))
 
 
 def _two_figures(value: float) -> str:
@@ -184,8 +311,18 @@ def _two_figures(value: float) -> str:
 
 def _looks_title_case(text: str) -> bool:
     """Headline Case Capitalises Every Word, which says nothing about names."""
-    words = [w for w in _WORD.findall(text) if w.lower() not in _STOP and w[0].isalpha()]
-    return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.6
+    words = [
+        w for w in _WORD.findall(text)
+        if w.lower() not in _STOP and w[0].isalpha() and not is_boilerplate(_stem(_fold(w)))
+    ]  # fmt: skip
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) / len(words) > 0.6
+
+
+def _looks_foreign(text: str) -> bool:
+    """More German, French, Spanish or Portuguese function words than English ones."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    foreign = sum(1 for w in words if w in _FOREIGN_STOP)
+    return foreign > sum(1 for w in words if w in _ENGLISH_STOP)
 
 
 def _is_acronym(raw: str) -> bool:
@@ -196,7 +333,7 @@ def _word_token(raw: str) -> str | None:
     word = _fold(raw)
     if not word or word in _STOP or (len(word) < 2 and not word.isdigit()):
         return None
-    return _SYNONYM_OF.get(word) or _SYNONYM_OF.get(_stem(word)) or _stem(word)
+    return _CONCEPT_OF.get(word) or _CONCEPT_OF.get(_stem(word)) or _stem(word)
 
 
 def _fold(word: str) -> str:
@@ -215,9 +352,53 @@ def _stem(word: str) -> str:
     return word
 
 
-def similarity(a: Features, b: Features) -> float:
-    """Weighted Jaccard: sum of min weights over sum of max weights."""
-    keys = a.keys() | b.keys()
+def _token_table(table: Mapping[str, str]) -> dict[str, str]:
+    """word -> class, for each word's folded, stemmed and concept forms."""
+    out: dict[str, str] = {}
+    for name, words in table.items():
+        for word in words.split():
+            folded = _fold(word)
+            out[word] = out[folded] = out[_stem(folded)] = name
+            out[_CONCEPT_OF.get(folded) or folded] = name
+    return out
+
+
+def _concept_table() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for concept, forms in CONCEPTS.items():
+        for form in forms.split():
+            folded = _fold(form)
+            out.setdefault(form, concept)
+            out.setdefault(folded, concept)
+            out.setdefault(_stem(folded), concept)
+    return out
+
+
+def _run_forms() -> tuple[tuple[str, str], ...]:
+    """(form, concept or "") for every lexicon form written in a run script, longest first."""
+    forms: dict[str, str] = {}
+    for concept, words in CONCEPTS.items():
+        forms.update((w, concept) for w in words.split() if _RUN_SCRIPTS.fullmatch(w))
+    for table in (ACTIONS, STAGES):
+        for words in table.values():
+            forms.update((w, forms.get(w, "")) for w in words.split() if _RUN_SCRIPTS.fullmatch(w))
+    return tuple(sorted(forms.items(), key=lambda fc: -len(fc[0])))
+
+
+_CONCEPT_OF = _concept_table()
+_BOILERPLATE_TOKENS = frozenset(t for w in BOILERPLATE.split() for t in (_fold(w), _stem(_fold(w))))
+_BOILERPLATE_AMOUNT_TOKENS = frozenset(
+    t for m in (_AMOUNT.search(a) for a in BOILERPLATE_AMOUNTS) if m for t in [_amount_token(m)] if t
+)
+_ACTION_OF = _token_table(ACTIONS)
+_STAGE_OF = _token_table(STAGES)
+_RUN_FORMS = _run_forms()
+_SUBJECT = "<subject>"  # a mark (never a token) for "names the story's subject"
+
+
+def similarity(a: Features, b: Features, ignore: Collection[str] = ()) -> float:
+    """Weighted Jaccard (sum of min weights over sum of max weights), `ignore`d tokens left out."""
+    keys = (a.keys() | b.keys()) - set(ignore)
     if not keys:
         return 0.0
     low = sum(min(a.get(k, 0), b.get(k, 0)) for k in keys)
@@ -228,65 +409,116 @@ def similarity(a: Features, b: Features) -> float:
 def amounts_conflict(a: StoryFeatures, b: StoryFeatures) -> bool:
     """The amounts say these are different events.
 
-    Either both reports give amounts and share none ("$6.2bn" vs "$100bn"), or one headline leads
-    with an amount the other report never mentions ("raises $8bn at $50bn" vs "in talks at $50bn").
+    Money is compared with money and percentages with percentages (counts such as "55 employees"
+    are too loosely reported to tell events apart). Both reports give amounts of a kind and share
+    none ("$4bn" vs "$8bn"), or one headline leads with an amount of a kind the other report gives
+    but never this one ("raises $8bn at $50bn" vs "in talks at $50bn").
     """
-    amounts_a, amounts_b = _amounts(a.combined), _amounts(b.combined)
-    if amounts_a and amounts_b and not (amounts_a & amounts_b):
-        return True
-    return bool(_amounts(a.headline) - amounts_b) or bool(_amounts(b.headline) - amounts_a)
+    for kind in ("money", "percent"):
+        amounts_a, amounts_b = _amounts(a.combined, kind), _amounts(b.combined, kind)
+        if not (amounts_a and amounts_b):
+            continue
+        if not amounts_a & amounts_b:
+            return True
+        if _amounts(a.headline, kind) - amounts_b or _amounts(b.headline, kind) - amounts_a:
+            return True
+    return False
 
 
-def _amounts(features: Features) -> set[str]:
-    return {token for token in features if token.startswith("#")}
+def _amounts(features: Features, kind: str) -> set[str]:
+    return {token for token in features if token.startswith("#") and _amount_kind(token) == kind}
 
 
-def is_groupable(features: StoryFeatures) -> bool:
-    return sum(features.combined.values()) >= MIN_WEIGHT
+def _amount_kind(token: str) -> str:
+    return "percent" if token.endswith("%") else "count" if token.startswith("#n") else "money"
 
 
-def is_same_story(a: StoryFeatures, b: StoryFeatures) -> bool:
-    """The verification step: LSH candidates merge only when this holds.
-
-    Both the whole text and the headlines alone must be similar: two events about one company
-    often share a lead's background sentence ("the AI venture co-led by Jeff Bezos ..."), but
-    rarely the headline's words as well.
-    """
-    if not (is_groupable(a) and is_groupable(b)) or amounts_conflict(a, b):
-        return False
-    overall = similarity(a.combined, b.combined)
-    if overall >= CLEAR_THRESHOLD:
-        return True
-    return overall >= SAME_STORY_THRESHOLD and similarity(a.headline, b.headline) >= HEADLINE_THRESHOLD
+def _weight(features: Features, common: Collection[str]) -> int:
+    return sum(w for t, w in features.items() if t not in common)
 
 
-def minhash(features: Features) -> tuple[int, ...]:
-    """MinHash signature of the weighted set (a token of weight w counts as w distinct elements)."""
-    elements = [_hash64(f"{token}#{copy}") for token, weight in features.items() for copy in range(weight)]
-    if not elements:
-        return ()
-    return tuple(min((a * x + b) % _PRIME for x in elements) for a, b in _PERMS)
+def is_groupable(features: StoryFeatures, common: Collection[str] = ()) -> bool:
+    return features.version == FEATURES_VERSION and _weight(features.combined, common) >= MIN_WEIGHT
 
 
-def band_keys(signature: Sequence[int]) -> list[str]:
-    """One key per LSH band: two signatures agreeing on every row of some band are candidates."""
-    keys: list[str] = []
-    for band in range(len(signature) // ROWS_PER_BAND):
-        rows = signature[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
-        digest = hashlib.blake2b(repr(tuple(rows)).encode(), digest_size=8).hexdigest()
-        keys.append(f"{band:02d}{digest}")
-    return keys
+def index_keys(features: StoryFeatures) -> tuple[str, ...]:
+    """The tokens a store indexes a report under: its event tokens (a candidate shares one)."""
+    return tuple(sorted(features.combined)) if is_groupable(features) else ()
 
 
-def _hash64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+@dataclass(frozen=True)
+class Verdict:
+    """Whether two reports are one event, and why: what `group --explain` shows."""
+
+    same: bool
+    reason: str
+    score: float = 0.0  # weighted Jaccard of headline + lead event tokens
+    headline_score: float = 0.0
+    shared: tuple[str, ...] = field(default=())
 
 
-Sketch = tuple["StoryFeatures", tuple[str, ...]]  # an item's features and LSH band keys
+def judge(a: StoryFeatures, b: StoryFeatures, common: Collection[str] = ()) -> Verdict:
+    """The verification step: a candidate story takes a report only when this says `same`.
+
+    Vetoes first (another stage, other amounts, each headline naming someone the other report never
+    mentions); then the evidence: the whole text clearly alike, or alike with alike headlines, or
+    the same action on the same names or amounts (anchors) with some overall likeness."""
+    if not (is_groupable(a, common) and is_groupable(b, common)):
+        return Verdict(False, "too little event text to group on")
+    if a.about_subject != b.about_subject:
+        return Verdict(False, "only one of them names the story's subject")
+    if a.stages and b.stages and not set(a.stages) & set(b.stages):
+        return Verdict(False, f"different stages: {', '.join(a.stages)} / {', '.join(b.stages)}")
+    if a.actions and b.actions and not set(a.actions) & set(b.actions):
+        return Verdict(False, f"different actions: {', '.join(a.actions)} / {', '.join(b.actions)}")
+    if amounts_conflict(a, b):
+        return Verdict(False, "the amounts differ")
+    missing_a = [n for n in a.names if n not in b.combined and n not in common]
+    missing_b = [n for n in b.names if n not in a.combined and n not in common]
+    if missing_a and missing_b:
+        return Verdict(False, f"different names: {', '.join(missing_a)} / {', '.join(missing_b)}")
+    shared = tuple(sorted(t for t in a.combined.keys() & b.combined.keys() if t not in common))
+    score = similarity(a.combined, b.combined, common)
+    headline_score = similarity(a.headline, b.headline, common)
+    # A token that one report shows as a name or amount is one on the other side too (German
+    # capitalises every noun, a headline may be Title Case, a sentence starts with a capital).
+    weights = {t: max(a.combined[t], b.combined[t]) for t in shared}
+    anchors = sum(
+        w for t, w in weights.items() if w > WORD_WEIGHT and not t.startswith("#n")
+    )  # counts are loose
+    overlap = sum(weights.values()) / max(1, min(_weight(a.combined, common), _weight(b.combined, common)))
+    same_action = bool(set(a.actions) & set(b.actions))
+    verdict = Verdict(False, "", score, headline_score, shared)
+    if sum(weights.values()) < MIN_SHARED:
+        return _with(verdict, False, f"too little shared ({sum(weights.values())} < {MIN_SHARED})")
+    if score >= CLEAR_THRESHOLD:
+        return _with(verdict, True, "clearly alike")
+    if score >= SAME_EVENT_THRESHOLD and headline_score >= HEADLINE_THRESHOLD:
+        return _with(verdict, True, "alike, headlines too")
+    if anchors >= MIN_ANCHORS and overlap >= ANCHORED_OVERLAP:
+        return _with(verdict, True, f"the same names or amounts ({anchors})")
+    if same_action and anchors >= NAME_WEIGHT and overlap >= ACTION_OVERLAP:
+        return _with(
+            verdict,
+            True,
+            f"the same action ({', '.join(sorted(set(a.actions) & set(b.actions)))}) on a shared name",
+        )
+    return _with(verdict, False, "not alike enough")
+
+
+def _with(verdict: Verdict, same: bool, reason: str) -> Verdict:
+    return Verdict(same, reason, verdict.score, verdict.headline_score, verdict.shared)
+
+
+def is_same_story(a: StoryFeatures, b: StoryFeatures, common: Collection[str] = ()) -> bool:
+    return judge(a, b, common).same
+
+
+Sketch = tuple["StoryFeatures", tuple[str, ...]]  # an item's features and index keys
 
 
 def story_sketch(title: str, summary: str = "", source: str = "") -> Sketch:
-    """What the story index needs of one item: its features and its band keys (pure; computed in
-    the parser workers so the event loop does not spend its time on MinHash)."""
+    """What the story index needs of one item: its features and its index keys (pure; computed in
+    the parser workers so the event loop does not spend its time on it)."""
     features = story_features(title, summary, source)
-    return features, tuple(band_keys(minhash(features.combined)))
+    return features, index_keys(features)

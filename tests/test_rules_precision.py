@@ -46,7 +46,9 @@ def test_labelled_set_is_large_and_about_a_third_relevant() -> None:
     assert all(item["kind"].startswith("relevant") == item["relevant"] for item in items)
 
 
-@pytest.mark.xfail(strict=True, reason="664 items with the new kinds, before the rules are rewritten: P 0.791, R 0.758")
+@pytest.mark.xfail(
+    strict=True, reason="664 items with the new kinds, before the rules are rewritten: P 0.791, R 0.758"
+)
 def test_default_rules_reach_precision_and_recall_of_95_percent() -> None:
     ruleset = load_default_rules()
     misses, false_alarms, hits = [], [], 0

@@ -1,4 +1,4 @@
-"""Feature extraction and signatures for near-duplicate stories (bot.story, pure)."""
+"""Event features of a report and the same-event verdict (bot.story, pure)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from bot.story import (
     NAME_WEIGHT,
     StoryFeatures,
     amounts_conflict,
-    band_keys,
+    index_keys,
     is_same_story,
-    minhash,
+    judge,
     similarity,
     story_features,
     story_text,
@@ -17,11 +17,11 @@ from bot.story import (
 
 
 def test_amounts_written_differently_are_one_token() -> None:
-    spelled = story_features("Prometheus raises $6.2 billion").combined
-    short = story_features("Prometheus raises $6.2bn").combined
-    letter = story_features("Prometheus raises $6.2B").combined
-    assert "#6.2e+09" in spelled and spelled.keys() == short.keys() == letter.keys()
-    assert spelled["#6.2e+09"] == AMOUNT_WEIGHT
+    spelled = story_features("Prometheus raises $8.5 billion").combined
+    short = story_features("Prometheus raises $8.5bn").combined
+    letter = story_features("Prometheus raises $8.5B").combined
+    assert "#8.5e+09" in spelled and spelled.keys() == short.keys() == letter.keys()
+    assert spelled["#8.5e+09"] == AMOUNT_WEIGHT
 
 
 def test_amounts_match_to_two_significant_figures_and_years_are_words() -> None:
@@ -34,7 +34,26 @@ def test_amounts_match_to_two_significant_figures_and_years_are_words() -> None:
 def test_outlet_suffix_and_reporting_words_are_not_features() -> None:
     features = story_features("Bezos's Prometheus buys General Agentics, Wired reports - Reuters").combined
     assert not {"reuter", "reuters", "wired", "report", "reports"} & features.keys()
-    assert "bezo" in features  # possessive removed before stemming
+
+
+def test_the_company_its_founders_and_their_descriptors_are_no_evidence() -> None:
+    features = story_features(
+        "Bezos-backed Project Prometheus, co-led by Vik Bajaj, opens Munich office",
+        "The $6.2 billion AI startup, which the Amazon founder co-runs, will hire 200 engineers there.",
+    ).combined
+    assert (
+        not {"bezo", "prometheu", "project", "vik", "bajaj", "amazon", "founder", "#6.2e+09"}
+        & features.keys()
+    )
+    assert {"munich", "office", "#n200"} <= features.keys()
+
+
+def test_appositives_are_cut_but_the_event_stays() -> None:
+    headline, _ = story_text(
+        "Project Prometheus, the AI startup co-led by Jeff Bezos, buys Kessler Werkzeug", ""
+    )
+    features = story_features(headline).headline
+    assert "startup" not in features and {"acquire", "kessler", "werkzeug"} <= features.keys()
 
 
 def test_lead_is_only_the_first_sentence() -> None:
@@ -59,17 +78,12 @@ def test_synonyms_fold_together() -> None:
     assert {"acquire", "aero", "part", "maker"} <= a.keys() & b.keys()
 
 
-def test_signatures_are_deterministic_and_bands_cover_the_signature() -> None:
-    features = story_features("Bezos's Project Prometheus to buy aerospace parts maker").combined
-    assert minhash(features) == minhash(dict(features))
-    keys = band_keys(minhash(features))
-    assert len(keys) == 48 and len(set(keys)) == 48
-
-
 def test_identical_reports_are_the_same_story_and_json_round_trips() -> None:
     f = story_features("Bezos's Project Prometheus to buy aerospace parts maker", "For about $1.1 billion.")
     assert similarity(f.combined, f.combined) == 1.0
+    assert StoryFeatures.from_json(f.to_json()) == f
     assert is_same_story(f, StoryFeatures.from_json(f.to_json()))
+    assert set(index_keys(f)) == set(f.combined)
 
 
 def test_a_headline_amount_the_other_report_never_mentions_means_another_event() -> None:
@@ -77,6 +91,90 @@ def test_a_headline_amount_the_other_report_never_mentions_means_another_event()
     closed = story_features("Prometheus raises $8 billion at $50 billion valuation")
     assert amounts_conflict(talks, closed)
     assert not amounts_conflict(closed, story_features("Prometheus gets $8bn at a $50bn valuation"))
+
+
+def test_a_report_about_the_company_and_one_about_someone_else_are_different_events() -> None:
+    ours = story_features("Bezos's Prometheus signs GE Aerospace deal to use AI in jet engine design")
+    theirs = story_features("GE Aerospace, Microsoft partner on AI for jet engine design")
+    verdict = judge(ours, theirs)
+    assert not verdict.same and "subject" in verdict.reason
+
+
+def test_a_rejection_is_a_later_stage_than_the_approach_it_mentions() -> None:
+    weighs = story_features("Bezos's Prometheus weighs bid for chip equipment maker Onto Innovation")
+    rejects = story_features("Onto Innovation rejects approach from Bezos's Project Prometheus")
+    assert weighs.stages == ("talks",) and rejects.stages == ("declined",)
+    assert not judge(weighs, rejects).same
+
+
+def test_reports_in_other_languages_give_the_same_concepts_and_amounts() -> None:
+    english = story_features("Project Prometheus buys German toolmaker Kessler for $1.2 billion")
+    german = story_features(
+        "Bezos-Start-up Project Prometheus übernimmt Werkzeugmaschinenhersteller Kessler für 1,2 Milliarden Dollar"
+    )
+    chinese = story_features("贝索斯的普罗米修斯计划以12亿美元收购德国机床制造商Kessler")
+    for other in (german, chinese):
+        assert {"acquire", "#1.2e+09", "kessler"} <= other.combined.keys() & english.combined.keys()
+        assert other.about_subject
+    assert judge(english, german).same and judge(english, chinese).same
+
+
+def test_wire_prefixes_are_not_part_of_the_headline() -> None:
+    assert (
+        story_text("UPDATE 2-Prometheus buys Kessler - Reuters", "", "Reuters")[0]
+        == "Prometheus buys Kessler"
+    )
+
+
+def test_different_actions_on_one_company_are_different_events() -> None:
+    office = story_features(
+        "Bezos's Project Prometheus, co-led by Vik Bajaj, opens Munich office to court German automakers"
+    )
+    stake = story_features(
+        "Bezos's Project Prometheus, co-led by Vik Bajaj, buys stake in Japanese machine tool company"
+    )
+    verdict = judge(office, stake)
+    assert not verdict.same and verdict.reason.startswith("different actions")
+
+
+def test_a_follow_up_at_another_stage_is_another_event() -> None:
+    talks = story_features("Project Prometheus in talks to buy German toolmaker Kessler Werkzeug")
+    done = story_features("Project Prometheus completes purchase of German toolmaker Kessler Werkzeug")
+    verdict = judge(talks, done)
+    assert not verdict.same and verdict.reason.startswith("different stages")
+
+
+def test_the_same_action_on_another_counterparty_is_another_event() -> None:
+    a = story_features(
+        "Project Prometheus buys Ohio machine shop Kessler Tooling", "The deal closes this quarter."
+    )
+    b = story_features(
+        "Project Prometheus buys Ohio machine shop Brandt Precision", "The deal closes this quarter."
+    )
+    verdict = judge(a, b)
+    assert not verdict.same and verdict.reason.startswith("different names")
+
+
+def test_two_outlets_wording_one_event_differently_are_one_event() -> None:
+    a = story_features(
+        "Bezos's Project Prometheus to buy aerospace parts maker",
+        "The AI venture agreed to acquire Precision Aerostructures, a supplier of wing and fuselage components"
+        " to Boeing and Airbus, for about $1.1 billion.",
+    )
+    b = story_features(
+        "Jeff Bezos AI venture agrees deal for aircraft component supplier - Reuters",
+        "Project Prometheus, co-led by Vik Bajaj, will pay about $1.1 billion for Precision Aerostructures,"
+        " the companies said.",
+        "Reuters",
+    )
+    assert judge(a, b).same
+
+
+def test_words_frequent_across_stored_items_are_no_evidence() -> None:
+    a = story_features("Prometheus unveils industrial machine model for factory automation")
+    b = story_features("Prometheus buys industrial machine maker to speed factory automation")
+    common = {"industrial", "machine", "factory", "automation"}
+    assert not judge(a, b, common).same
 
 
 def test_too_little_text_is_never_grouped() -> None:

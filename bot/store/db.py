@@ -167,11 +167,29 @@ def _v4_story_index(db: Database) -> None:
     )
 
 
+def _v5_event_index(db: Database) -> None:
+    """Stories grouped by event (bot.story v2): story_bands now holds event tokens rather than MinHash
+    bands, and story_terms counts in how many indexed items each event token appears (words frequent
+    across the stored items are no evidence of one event). The old index is dropped: its features
+    lack the event parts, so at worst a story of the last 48 h takes a second alert."""
+    db.executescript(
+        """
+        DELETE FROM story_bands;
+        DELETE FROM story_members;
+        CREATE TABLE story_terms (
+            token TEXT PRIMARY KEY,      -- '' holds the number of indexed items
+            items INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
     _v3_stories_and_notices,
     _v4_story_index,
+    _v5_event_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,10 +1,13 @@
-"""Group items into stories across outlets: the near-duplicate index (bot.story) kept in SQLite.
+"""Group items into stories across outlets: the event index (bot.story) kept in SQLite.
 
 A story's id is the id of its first item. Each indexed item stores its features (story_members)
-and its LSH band keys under its story (story_bands, stamped with the story's first-seen time), so
+and its event tokens under its story (story_bands, stamped with the story's first-seen time), so
 finding the story of a new item is a handful of indexed lookups whatever the table's size:
-candidates share a band and started within STORY_WINDOW, at most MAX_CANDIDATES of them are
-verified with bot.story.is_same_story. Call these inside the caller's transaction.
+candidates share an event token that is not common and started within STORY_WINDOW; at most
+MAX_CANDIDATES of them (most shared tokens first) are verified with bot.story.judge against their
+first report and newest copies. story_terms counts in how many indexed items each token appears:
+a token in more than COMMON_SHARE of them ("machine", "industrial" in a year of news about one
+company) is boilerplate too. Call these inside the caller's transaction.
 
 Also here: the outbox side of grouping. A later copy of a story becomes an 'update' delivery
 for each channel the story already alerted (its parent), not a second alert.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlite_utils import Database
@@ -21,75 +25,136 @@ from sqlite_utils import Database
 from bot.model import Item
 from bot.routing import PlannedDelivery
 from bot.store.outbox import enqueue
-from bot.story import Sketch, StoryFeatures, is_groupable, is_same_story, similarity, story_sketch
+from bot.story import Sketch, StoryFeatures, Verdict, is_groupable, judge, story_sketch
 
 STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
-MAX_CANDIDATES = 20  # stories verified per item (most shared bands first): bounds the cost per item
-MAX_MEMBERS_PER_STORY = 4  # copies compared per candidate story (its newest): a hot story with
-# hundreds of copies must not make every further lookup slower
+MAX_CANDIDATES = 20  # stories verified per item (most shared tokens first): bounds the cost per item
+MAX_MEMBERS_PER_STORY = 4  # copies compared per candidate story: its first and its newest; a hot story
+# with hundreds of copies must not make every further lookup slower
+COMMON_SHARE = 0.12  # an event token in more than this share of indexed items is no evidence
+MIN_ITEMS_FOR_COMMON = 40  # ... once there are enough items to tell
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One stored report a new item was compared with, and the verdict."""
+
+    story_id: str
+    item_id: str
+    verdict: Verdict
 
 
 @lru_cache(maxsize=512)
 def _sketch(title: str, summary: str, source: str) -> tuple[StoryFeatures, tuple[str, ...]]:
-    """Features and band keys of one item (cached: find_story and add_to_story both need them)."""
+    """Features and index keys of one item (cached: find_story and add_to_story both need them)."""
     return story_sketch(title, summary, source)
+
+
+def group_item(db: Database, item: Item, now: float, sketch: Sketch | None = None) -> str | None:
+    """File a newly stored item under the recent story it reports, or as a new story of its own.
+
+    Returns the story it joined, or None when it starts one. The pipeline and `python -m bot group`
+    both call this, so grouping measured from outside is the grouping the channels get."""
+    story_id = find_story(db, item, now, sketch)
+    add_to_story(db, item, story_id or item.id, now, sketch)
+    return story_id
 
 
 def find_story(db: Database, item: Item, now: float, sketch: Sketch | None = None) -> str | None:
     """The id of the recent story `item` is another report of, or None if it is a new story.
 
     `sketch` is the item's `story_sketch`, when already computed (the parser workers do)."""
-    features, bands = sketch or _sketch(item.title, item.summary, item.source)
-    if not bands or not is_groupable(features):
-        return None
-    marks = ",".join("?" * len(bands))
-    candidates = [
+    best = best_candidate(compare_with_stories(db, item, now, sketch))
+    return best.story_id if best else None
+
+
+def best_candidate(candidates: Iterable[Candidate]) -> Candidate | None:
+    same = [c for c in candidates if c.verdict.same]
+    return max(same, key=lambda c: c.verdict.score) if same else None
+
+
+def compare_with_stories(
+    db: Database, item: Item, now: float, sketch: Sketch | None = None
+) -> list[Candidate]:
+    """Every recent story's reports that share an uncommon event token with `item`, each with the
+    verdict of bot.story.judge (what `group --explain` prints)."""
+    features, keys = sketch or _sketch(item.title, item.summary, item.source)
+    if not keys or not is_groupable(features):
+        return []
+    common = common_terms(db, keys)
+    keys = tuple(k for k in keys if k not in common)
+    if not keys:
+        return []
+    marks = ",".join("?" * len(keys))
+    stories = [
         row[0]
         for row in db.execute(
             "SELECT story_id FROM story_bands"
             f" WHERE band IN ({marks}) AND seen_at >= ? AND story_id != ?"
             " GROUP BY story_id ORDER BY count(*) DESC, max(seen_at) DESC LIMIT ?",
-            [*bands, now - STORY_WINDOW, item.id, MAX_CANDIDATES],
+            [*keys, now - STORY_WINDOW, item.id, MAX_CANDIDATES],
         )
     ]
-    if not candidates:
-        return None
-    marks = ",".join("?" * len(candidates))
+    if not stories:
+        return []
+    marks = ",".join("?" * len(stories))
     members = db.execute(
-        "SELECT story_id, features FROM (SELECT story_id, features, row_number() OVER"
-        " (PARTITION BY story_id ORDER BY seen_at DESC, item_id) AS newest"
-        f" FROM story_members WHERE story_id IN ({marks})) WHERE newest <= ?",
-        [*candidates, MAX_MEMBERS_PER_STORY],
-    )
-    best: tuple[float, str] | None = None
-    for story_id, stored in members:
-        other = StoryFeatures.from_json(stored)
-        if is_same_story(features, other):
-            score = similarity(features.combined, other.combined)
-            if best is None or score > best[0]:
-                best = (score, story_id)
-    return best[1] if best else None
+        "SELECT story_id, item_id, features FROM (SELECT story_id, item_id, features,"
+        " row_number() OVER (PARTITION BY story_id ORDER BY seen_at DESC, item_id) AS newest,"
+        " row_number() OVER (PARTITION BY story_id ORDER BY seen_at, item_id) AS oldest"
+        f" FROM story_members WHERE story_id IN ({marks})) WHERE newest < ? OR oldest = 1",
+        [*stories, MAX_MEMBERS_PER_STORY],
+    ).fetchall()
+    others = [(story_id, item_id, StoryFeatures.from_json(stored)) for story_id, item_id, stored in members]
+    common |= common_terms(db, tuple({t for _, _, other in others for t in other.combined}))
+    return [
+        Candidate(story_id, item_id, judge(features, other, common)) for story_id, item_id, other in others
+    ]
+
+
+def common_terms(db: Database, tokens: Iterable[str]) -> set[str]:
+    """The tokens among `tokens` that appear in more than COMMON_SHARE of the indexed items."""
+    tokens = list(tokens)
+    total_row = db.execute("SELECT items FROM story_terms WHERE token = ''").fetchone()
+    total = total_row[0] if total_row else 0
+    if total < MIN_ITEMS_FOR_COMMON or not tokens:
+        return set()
+    common: set[str] = set()
+    for start in range(0, len(tokens), 500):  # SQLite's bound-parameter limit
+        chunk = tokens[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT token FROM story_terms WHERE token IN ({marks}) AND items > ?",
+            [*chunk, total * COMMON_SHARE],
+        )
+        common.update(row[0] for row in rows)
+    return common
 
 
 def add_to_story(db: Database, item: Item, story_id: str, now: float, sketch: Sketch | None = None) -> None:
     """Record `item` as part of `story_id` (its own id for a new story) and index it."""
     db.execute("UPDATE items SET story_id = ? WHERE id = ?", [story_id, item.id])
-    features, bands = sketch or _sketch(item.title, item.summary, item.source)
-    if not bands or not is_groupable(features):
+    features, keys = sketch or _sketch(item.title, item.summary, item.source)
+    if not keys or not is_groupable(features):
         return  # too little text to group on: it stays a story of its own
     started = db.execute("SELECT min(seen_at) FROM story_members WHERE story_id = ?", [story_id]).fetchone()[
         0
     ]
     started = now if started is None else min(started, now)
-    db.execute(
+    inserted = db.execute(
         "INSERT INTO story_members (item_id, story_id, seen_at, features) VALUES (?,?,?,?)"
         " ON CONFLICT DO NOTHING",
         [item.id, story_id, now, features.to_json()],
-    )
+    ).rowcount
     db.conn.executemany(
         "INSERT INTO story_bands (band, story_id, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
-        [(band, story_id, started) for band in bands],
+        [(key, story_id, started) for key in keys],
     )
+    if inserted:
+        db.conn.executemany(
+            "INSERT INTO story_terms (token, items) VALUES (?, 1) ON CONFLICT DO UPDATE SET items = items + 1",
+            [(token,) for token in ("", *keys)],
+        )
 
 
 def prune_story_index(db: Database, now: float) -> int:
