@@ -118,6 +118,17 @@ def parent_of(db: Database, update: DueDelivery) -> Parent | None:
     return Parent(status=parent["status"], message_ref=parent["message_ref"], alert=_alert(parent, also))
 
 
+def earlier_update_unsettled(db: Database, update: DueDelivery) -> bool:
+    """Whether an older update of the same alert is still pending or being sent. Updates of one alert
+    go out in order, so each edit's list of copies only grows (a late older one would shrink it)."""
+    row = db.execute(
+        "SELECT 1 FROM deliveries WHERE parent_id = ? AND kind = 'update' AND id < ?"
+        " AND status IN ('pending', 'sending') LIMIT 1",
+        [update.parent_id, update.alert.delivery_id],
+    ).fetchone()
+    return row is not None
+
+
 DIGEST_MARKER = "digest"
 
 
