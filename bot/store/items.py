@@ -3,6 +3,7 @@
 An incoming item is a duplicate when its id (from the guid), its canonical link, or its story key
 (the normalised headline, seen within STORY_WINDOW) is already stored. Duplicates refresh the
 stored story's last-seen time so a headline that keeps resurfacing keeps being recognised.
+Also here: loading a stored item back, and finding one by id, id prefix or link (`story` commands).
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ def find_item_ids(db: Database, ref: str) -> list[str]:
     """Ids of the stored items `ref` names: an item id, a unique-looking id prefix (at least
     MIN_ID_PREFIX characters), or the item's link. At most two: more than one means ambiguous."""
     ref = ref.strip().strip("<>").split("|", 1)[0]  # Slack may wrap a pasted link as <url|label>
+    exact = db.execute("SELECT id FROM items WHERE id = ?", [ref]).fetchone()
+    if exact:
+        return [exact[0]]
     if len(ref) >= MIN_ID_PREFIX and _HEX.fullmatch(ref.lower()):
         prefix = ref.lower()
         rows = db.execute(
