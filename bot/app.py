@@ -44,6 +44,16 @@ class Environment:
     discord_gateway_url: str | None = None
     port: int = 3000
 
+    def can_reach(self, platform: str, channel: str) -> bool:
+        """Whether this environment holds what posting to (platform, channel) takes: nothing for the
+        console, the bot token for Slack and for Discord channel ids; a Discord webhook URL carries
+        its own secret."""
+        if platform == "slack":
+            return bool(self.slack_bot_token)
+        if platform == "discord":
+            return channel.startswith("https://") or bool(self.discord_bot_token)
+        return platform == "console"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Environment:
         env = os.environ if env is None else env
@@ -150,9 +160,7 @@ class Bot:
         """Whether a connected adapter can post to this channel (Discord channel ids need the bot token)."""
         if platform not in self.senders:
             return False
-        if platform == "discord" and not channel.startswith("https://"):
-            return bool(self.env.discord_bot_token)
-        return True
+        return platform != "discord" or self.env.can_reach(platform, channel)
 
     async def close(self) -> None:
         for sender in self.senders.values():

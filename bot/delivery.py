@@ -27,10 +27,10 @@ class AlertSender(Protocol):
         """Tell `channel` that more outlets now report the story first alerted as message `parent_ref`.
 
         `alert` is that original alert with `also_reported` listing every later copy so far (the newest
-        last). Slack answers in the alert's thread about the newest copy; Discord edits the original
-        message to show the whole list. `key` is the update's own delivery key, carried like an
-        alert's where the platform posts a new message. Returns the reference of the message posted
-        or edited. Raises DeliveryError like send_alert."""
+        last). Slack answers in the alert's thread about the newest copy and edits the alert to name
+        every outlet; Discord edits the original message to show the whole list. `key` is the update's
+        own delivery key, carried like an alert's where the platform posts a new message. Returns the
+        reference of the message posted or edited. Raises DeliveryError like send_alert."""
         ...
 
     async def send_notice(self, channel: str, text: str) -> str:
@@ -53,6 +53,18 @@ class SentMessageFinder(Protocol):
         """The message reference of the post carrying `key` made after `since` (epoch seconds), in
         the thread `thread_ts` when given, or None when there is none. Raise DeliveryError when the
         channel cannot be checked."""
+        ...
+
+
+class ParentRefresher(Protocol):
+    """Optional on a sender whose update posts a message of its own *and* edits the alert (Slack).
+
+    Used after a crash or lost answer: when recovery finds the update's post already made, the
+    alert's edit may not have happened, so it is done again (an edit is safe to repeat)."""
+
+    async def refresh_parent(self, channel: str, parent_ref: str, alert: Alert) -> str:
+        """Edit the alert message `parent_ref` to list `alert.also_reported`, as send_update does.
+        Raises DeliveryError like send_alert."""
         ...
 
 

@@ -4,7 +4,8 @@ Each (platform, channel) is worked through in order by its own task, paced below
 rate limit, so a slow or failing channel never holds up another. A row is claimed just before its
 send and marked sent only after the platform accepted the message, with the platform's message
 reference stored. Alerts that waited longer than `digest_after` (an outage) are folded into one
-catch-up digest per channel instead of a burst. Updates ("also reported by") wait for their alert.
+catch-up digest per channel instead of a burst. Updates ("also reported by") wait for their alert
+and for the older updates of that alert.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.store.outbox import (
     DueDelivery,
     claim,
     due_deliveries,
+    earlier_update_unsettled,
     mark_failed,
     mark_retry,
     mark_sent,
@@ -124,6 +126,8 @@ class Dispatcher:
                 now=self._clock(),
             )
             return "next"
+        if earlier_update_unsettled(self._db, row):
+            return "next"  # an older copy of the story goes first, so the alert's list only grows
         ref = parent.message_ref
         return await self._send(
             row,

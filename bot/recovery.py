@@ -6,6 +6,8 @@ A row still 'sending' may or may not have reached the platform. For each one:
 - a Discord edit ("also reported by") is idempotent, and a Discord channel post carries the key as
   its nonce with enforce_nonce, so Discord itself returns the earlier message instead of posting
   again (for a few minutes after the first try) -> queued again;
+- a found Slack thread reply ("also reported by") may have been cut off before its second step, the
+  edit of the alert that lists every outlet: that edit is done again before the row is marked sent;
 - otherwise (console, Discord webhooks, catch-up digests) there is no way to know: the row is marked
   sent as "unconfirmed", because the bot promises at most once per channel. The window this covers is
   the duration of one send.
@@ -25,6 +27,7 @@ from bot.errors import DeliveryError
 from bot.store.outbox import (
     DIGEST_MARKER,
     DueDelivery,
+    Parent,
     claimed_at,
     interrupted,
     mark_retry,
@@ -80,10 +83,8 @@ async def _settle(
         report.unconfirmed += 1
         return
     since = (claimed_at(db, delivery_id) or clock()) - CLOCK_SLACK
-    thread = None
-    if row.kind == "update":  # a thread reply: look in its alert's thread
-        parent = parent_of(db, row)
-        thread = parent.message_ref if parent else None
+    parent = parent_of(db, row) if row.kind == "update" else None
+    thread = parent.message_ref if parent else None  # a thread reply: look in its alert's thread
     try:
         if thread:
             found = await finder(row.channel, delivery_key(row.alert), since, thread)
@@ -94,6 +95,9 @@ async def _settle(
         report.unchecked += 1
         return
     if found:
+        if parent is not None and not await _redo_parent_edit(sender, row, parent):
+            report.unchecked += 1
+            return
         mark_sent(db, [delivery_id], message_ref=found, now=clock())
         report.confirmed += 1
     else:
@@ -101,3 +105,25 @@ async def _settle(
             db, delivery_id, error="interrupted before the platform accepted it", next_attempt_at=clock()
         )
         report.requeued += 1
+
+
+async def _redo_parent_edit(sender: AlertSender, row: DueDelivery, parent: Parent) -> bool:
+    """Edit the alert again after its update's post was found (senders with refresh_parent: Slack).
+
+    False when the platform cannot take the edit now: the row stays for the next round. An edit it
+    refuses for good (the alert was deleted) is logged and the row settles anyway."""
+    refresh = getattr(sender, "refresh_parent", None)
+    if refresh is None or not parent.message_ref:
+        return True
+    try:
+        await refresh(row.channel, parent.message_ref, parent.alert)
+    except DeliveryError as error:
+        if error.retryable:
+            log.warning(
+                "cannot edit alert %s in %s:%s yet: %s", parent.message_ref, row.platform, row.channel, error
+            )
+            return False
+        log.warning(
+            "alert %s in %s:%s cannot be edited: %s", parent.message_ref, row.platform, row.channel, error
+        )
+    return True

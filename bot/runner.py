@@ -16,15 +16,17 @@ from bot.app import Bot, Environment, build_bot
 from bot.dispatch import dispatch_due
 from bot.model import CommandRequest
 from bot.render.console import render_console_reply
+from bot.routing import Reachable
 from bot.service import Service
 
 log = logging.getLogger(__name__)
 
 
-def command_core(bot: Bot):  # type: ignore[no-untyped-def]
+def command_core(bot: Bot, reachable: Reachable):  # type: ignore[no-untyped-def]
+    """The command core over `bot`; `reachable` says which channels a command may queue alerts for."""
     from bot.commands import CommandCore
 
-    return CommandCore(db=bot.db, config_provider=bot.config.file_config)
+    return CommandCore(db=bot.db, config_provider=bot.config.file_config, reachable=reachable)
 
 
 async def connect_platforms(
@@ -35,7 +37,7 @@ async def connect_platforms(
     config = bot.config.effective()
     settings = config.settings
     listeners: list[Callable[[], Awaitable[None]]] = []
-    core = command_core(bot) if listen else None
+    core = command_core(bot, bot.can_deliver) if listen else None
 
     if env.slack_bot_token:
         from bot.adapters.slack import (
@@ -129,7 +131,9 @@ async def poll_once(env: Environment, *, db_path: Path | None = None, console_on
 async def run_operator_command(env: Environment, text: str) -> tuple[str, bool]:
     bot = build_bot(env)
     try:
-        reply = await command_core(bot).handle(
+        # No platform is connected here: alerts a command queues go to the channels this environment
+        # has credentials for, and the running service sends them.
+        reply = await command_core(bot, bot.env.can_reach).handle(
             CommandRequest(platform="console", user_id="operator", user_name="operator", text=text)
         )
         return render_console_reply(reply), reply.is_error

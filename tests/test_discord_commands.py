@@ -18,7 +18,7 @@ from tests.fakes.discord_api import CHANNEL, GUILD, USER, FakeDiscord, make_inte
 
 ADMIN_ROLE = 666666666666666666
 MANAGE_GUILD = 1 << 5
-SUBCOMMANDS = ("latest", "search", "facts", "status", "help", "rules", "feeds", "routes", "audit")
+SUBCOMMANDS = ("latest", "search", "facts", "status", "story", "help", "rules", "feeds", "routes", "audit")
 ADMIN_SUBCOMMANDS = {"rules", "feeds", "routes", "audit"}
 
 
@@ -233,6 +233,7 @@ async def test_commands_are_synced_to_each_configured_guild_only(fake: FakeDisco
         "search",
         "facts",
         "status",
+        "story",
         "help",
         "rules",
         "feeds",
@@ -284,3 +285,14 @@ def test_command_line_drops_empty_options_and_collapses_spaces() -> None:
     assert command_line("latest", None, "prometheus") == "latest prometheus"
     assert command_line("search", "  Project \n Prometheus ") == "search Project Prometheus"
     assert command_line("latest", 5, None) == "latest 5"
+
+
+async def test_story_passes_its_action_and_report_to_the_core(
+    fake: FakeDiscord, client: discord.Client
+) -> None:
+    handler = RecordingHandler()
+    tree = build_command_tree(client, handler)
+
+    await run(fake, client, tree, "story", {"action": "split", "report": "3f2a9c0b1d4e"})
+
+    assert handler.requests[0].text == "story split 3f2a9c0b1d4e"

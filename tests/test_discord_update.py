@@ -194,3 +194,14 @@ def test_copy_text_is_escaped_and_cannot_mention() -> None:
     assert "@everyone" not in value and "<@123>" not in value
     assert "](https://evil" not in value.replace("\\]", "")  # brackets escaped: no masked link
     assert "javascript" not in value
+
+
+def test_a_copy_without_a_source_is_named_by_its_link_host_like_on_slack() -> None:
+    anonymous = ReportedCopy(
+        source="", title="Prometheus buys parts maker", link="https://www.apnews.com/a/1"
+    )
+    value = render_discord_update(make_alert(anonymous, FT)).fields[0].value or ""
+    assert value.splitlines() == [
+        "apnews.com: [Prometheus buys parts maker](https://www.apnews.com/a/1)",
+        "Financial Times: Bezos-backed Prometheus strikes $1.1bn deal",
+    ]

@@ -12,7 +12,7 @@ import pytest
 from bot.adapters.slack import SlackAlertSender, make_slack_client
 from bot.errors import DeliveryError
 from bot.model import Alert, Item, ReportedCopy
-from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_update
+from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_parent, render_slack_update
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 CHANNEL = "C0123456789"
@@ -52,10 +52,20 @@ def sender_for(fake: FakeSlackAPI) -> SlackAlertSender:
     return SlackAlertSender(make_slack_client(BOT_TOKEN, fake.api_url), sleep=no_sleep)
 
 
-def _text(body: dict) -> str:  # type: ignore[type-arg]
+def _blocks(body: dict) -> list[dict]:  # type: ignore[type-arg]
     blocks = body["blocks"]
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    return " ".join(block["text"]["text"] for block in blocks)
+    return json.loads(blocks) if isinstance(blocks, str) else blocks  # type: ignore[no-any-return]
+
+
+def _text(body: dict) -> str:  # type: ignore[type-arg]
+    return " ".join(block["text"]["text"] for block in _blocks(body))
+
+
+def _parent_line(body: dict) -> str:  # type: ignore[type-arg]
+    """The alert's "also reported by" context line, or "" when it has none."""
+    last = _blocks(body)[-1]
+    text = last["elements"][0]["text"] if last["type"] == "context" else ""
+    return text if text.startswith("Also reported by") else ""
 
 
 async def test_update_is_a_thread_reply_to_the_alert_naming_the_new_outlet(fake: FakeSlackAPI) -> None:
@@ -150,3 +160,71 @@ def test_alert_rendering_is_unchanged_by_copies() -> None:
     assert render_slack_alert(make_alert()) == render_slack_alert(
         replace(make_alert(), also_reported=(REUTERS,))
     )
+
+
+def test_thread_reply_names_the_link_host_when_the_copy_has_no_source() -> None:
+    anonymous = ReportedCopy(
+        source="", title="Prometheus buys parts maker", link="https://www.apnews.com/a/1"
+    )
+    payload = render_slack_update(make_alert(anonymous))
+    assert "Also reported by *apnews.com*: <https://www.apnews.com/a/1|Prometheus buys parts maker>" in _text(
+        payload
+    )
+    assert payload["text"] == "Also reported by apnews.com: Prometheus buys parts maker"
+
+
+async def test_each_update_edits_the_alert_to_list_every_outlet_so_far(fake: FakeSlackAPI) -> None:
+    sender = sender_for(fake)
+    alert_ts = await sender.send_alert(CHANNEL, make_alert())
+    first_post = json.loads(json.dumps(fake.posted[alert_ts]))  # as posted, before any edit
+    ft = ReportedCopy(source="Financial Times", title="Bezos-backed Prometheus strikes $1.1bn deal")
+
+    await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS), key="nb8-i1")
+    await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS, ft), key="nb9-i1")
+
+    first, second = fake.updates
+    assert (first["channel"], first["ts"]) == (CHANNEL, alert_ts)
+    assert _parent_line(first) == "Also reported by Reuters"
+    assert _parent_line(second) == "Also reported by Reuters and Financial Times"
+    edited = fake.posted[alert_ts]
+    assert _blocks(edited)[:-1] == _blocks(first_post)  # the alert's own content is kept
+    assert edited["metadata"] == first_post["metadata"]  # still findable by its delivery key
+    assert len(fake.replies(alert_ts)) == 2 and len(fake.top_level()) == 1
+
+
+def test_parent_line_names_each_outlet_once_and_counts_the_rest() -> None:
+    copies = [ReportedCopy(source=f"Outlet {n}", title="t") for n in range(8)]
+    copies += [ReportedCopy(source="outlet 1", title="again"), ReportedCopy(source="", title="t", link=None)]
+    line = _parent_line(render_slack_parent(make_alert(*copies)))
+    assert line == "Also reported by Outlet 0, Outlet 1, Outlet 2, Outlet 3, Outlet 4 and 3 more"
+
+
+def test_parent_line_text_from_the_feed_cannot_mention() -> None:
+    hostile = ReportedCopy(source="<!channel> *News*", title="t")
+    line = _parent_line(render_slack_parent(make_alert(hostile)))
+    assert "<!channel>" not in line and "*News*" not in line and "&lt;!channel&gt;" in line
+
+
+async def test_an_edit_that_fails_after_the_reply_is_reported_ambiguous_not_as_a_new_send(
+    fake: FakeSlackAPI,
+) -> None:
+    sender = sender_for(fake)
+    alert_ts = await sender.send_alert(CHANNEL, make_alert())
+    fake.fail_next("chat.update", status=503, times=3)
+
+    with pytest.raises(DeliveryError) as failed:
+        await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS), key="nb8-i1")
+
+    # ambiguous: the outbox leaves the row claimed for recovery, which redoes only the edit
+    assert failed.value.retryable and failed.value.ambiguous
+    assert len(fake.replies(alert_ts)) == 1 and fake.updates == []
+
+
+async def test_an_alert_that_cannot_be_edited_leaves_the_reply_standing(fake: FakeSlackAPI) -> None:
+    sender = sender_for(fake)
+    alert_ts = await sender.send_alert(CHANNEL, make_alert())
+    fake.fail_next("chat.update", error="cant_update_message")
+
+    reply_ts = await sender.send_update(CHANNEL, alert_ts, make_alert(REUTERS), key="nb8-i1")
+
+    assert fake.replies(alert_ts) == [fake.posted[reply_ts]]

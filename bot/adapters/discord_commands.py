@@ -30,7 +30,8 @@ Autocomplete = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, lis
 RULES_ACTIONS = ("list", "add", "edit", "remove", "enable", "disable", "test", "reset")
 FEEDS_ACTIONS = ("list", "add", "remove", "pause", "resume", "reset", "export", "import")
 FACTS_ACTIONS = ("add", "remove")
-SUBCOMMANDS = ("latest", "search", "facts", "status", "help", "rules", "feeds", "routes", "audit")
+STORY_ACTIONS = ("show", "split")
+SUBCOMMANDS = ("latest", "search", "facts", "status", "story", "help", "rules", "feeds", "routes", "audit")
 DEFER_AFTER = 2.0  # seconds; Discord drops interactions not answered within 3
 
 
@@ -89,6 +90,12 @@ def build_command_tree(
     @group.command(name="status", description="Feeds, last poll and delivery health")
     async def status(interaction: discord.Interaction) -> None:
         await answer(interaction, "status")
+
+    @group.command(name="story", description="A story's reports with their ids; admins can split one out")
+    @app_commands.describe(action="show, or split (admins)", report="A report's id or link")
+    @app_commands.autocomplete(action=_fixed_autocomplete(STORY_ACTIONS))
+    async def story(interaction: discord.Interaction, action: str, report: str) -> None:
+        await answer(interaction, "story", action, report, private=True)
 
     @group.command(name="help", description="What each subcommand does")
     @app_commands.describe(topic="A subcommand to explain")

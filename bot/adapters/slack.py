@@ -30,7 +30,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery import CommandHandler, delivery_key
 from bot.errors import CommandError, DeliveryError
 from bot.model import Alert, CommandRequest, Reply
-from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_reply, render_slack_update
+from bot.render.slack import (
+    render_slack_alert,
+    render_slack_notice,
+    render_slack_parent,
+    render_slack_reply,
+    render_slack_update,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +120,8 @@ def _classify(exc: SlackApiError, attempt: int) -> tuple[DeliveryError, float]:
 
 
 class SlackAlertSender:
-    """Posts alerts, thread-reply updates and notices with chat.postMessage; implements
-    bot.delivery.AlertSender.
+    """Posts alerts, thread-reply updates and notices with chat.postMessage (and edits an alert to
+    list who else reported it with chat.update); implements bot.delivery.AlertSender.
 
     A 429 waits Retry-After and tries again; 5xx and network errors back off briefly; both at
     most `max_attempts` tries in all, and a wait longer than `max_wait` is left to the
@@ -176,14 +182,51 @@ class SlackAlertSender:
         return None
 
     async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
-        """Reply in the alert's thread (not broadcast to the channel) about the newest copy."""
-        return await self._post(
+        """Reply in the alert's thread (not broadcast to the channel) about the newest copy, then edit
+        the alert itself to name every outlet in `alert.also_reported`.
+
+        The edit is idempotent and recomputed from the whole list on every update. If it fails after
+        the reply went out, the error is raised as ambiguous: the row stays claimed, and recovery
+        finds the reply by its key and redoes the edit (`refresh_parent`), never the reply."""
+        reply_ts = await self._post(
             channel,
             render_slack_update(alert),
             f"update of alert {alert.delivery_id}",
             key=key,
             thread_ts=parent_ref,
             reply_broadcast=False,
+        )
+        try:
+            await self.refresh_parent(channel, parent_ref, alert)
+        except DeliveryError as error:
+            if not error.retryable:  # e.g. the alert was deleted: the reply stands on its own
+                log.warning(
+                    "slack: thread reply posted, but alert %s cannot be edited: %s", parent_ref, error
+                )
+                return reply_ts
+            raise DeliveryError(
+                f"thread reply posted, the alert's edit failed: {error}",
+                retryable=True,
+                retry_after=error.retry_after,
+                code=error.code,
+                ambiguous=True,
+            ) from None
+        return reply_ts
+
+    async def refresh_parent(self, channel: str, parent_ref: str, alert: Alert) -> str:
+        """chat.update the alert message `parent_ref`: its content as first posted (delivery key kept)
+        plus a line naming the outlets in `alert.also_reported`. Safe to repeat."""
+        payload = render_slack_parent(alert)
+        return await self._with_retries(
+            lambda: self._client.chat_update(
+                channel=channel,
+                ts=parent_ref,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                metadata=_metadata(delivery_key(alert)),
+            ),
+            f"edit of alert {alert.delivery_id}",
+            channel,
         )
 
     async def send_notice(self, channel: str, text: str) -> str:
@@ -198,26 +241,49 @@ class SlackAlertSender:
         (the connection dropped or Slack answered 5xx: the message may have been posted) the channel
         history is checked for it before trying again, so a lost answer never becomes a second post.
         """
-        if key is not None:
-            extra["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"delivery_key": key}}
         started = time.time()
+        if key is not None:
+            extra["metadata"] = _metadata(key)
+
+        async def look_in_history(error: DeliveryError) -> str | None:
+            assert key is not None
+            return await self._already_posted(channel, key, started, error, extra.get("thread_ts"))
+
+        return await self._with_retries(
+            lambda: self._client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                unfurl_links=False,  # the alert already shows the story; no preview card
+                unfurl_media=False,
+                **extra,
+            ),
+            what,
+            channel,
+            look_in_history if key is not None else None,
+        )
+
+    async def _with_retries(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        what: str,
+        channel: str,
+        check_first: Callable[[DeliveryError], Awaitable[str | None]] | None = None,
+    ) -> str:
+        """Run one Web API call with this class's retry policy; returns the message ts it answers.
+
+        `check_first`, after an ambiguous failure, looks for the message the failed try may have
+        posted; when it finds one, its ts is returned instead of trying again."""
         attempt = 0
         error: DeliveryError | None = None
         while True:
             attempt += 1
-            if error is not None and key is not None and error.ambiguous:
-                found = await self._already_posted(channel, key, started, error, extra.get("thread_ts"))
+            if error is not None and check_first is not None and error.ambiguous:
+                found = await check_first(error)
                 if found:
                     return found
             try:
-                response = await self._client.chat_postMessage(
-                    channel=channel,
-                    text=payload["text"],
-                    blocks=payload["blocks"],
-                    unfurl_links=False,  # the alert already shows the story; no preview card
-                    unfurl_media=False,
-                    **extra,
-                )
+                response = await call()
             except SlackApiError as exc:
                 error, wait = _classify(exc, attempt)
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -261,6 +327,11 @@ class SlackAlertSender:
             return await self.find_sent(channel, key, started - 60, thread_ts)
         except DeliveryError:
             raise error from None
+
+
+def _metadata(key: str) -> dict[str, Any]:
+    """Message metadata carrying a delivery key, so the message can be found again by it."""
+    return {"event_type": METADATA_EVENT, "event_payload": {"delivery_key": key}}
 
 
 def _command_request(command: dict[str, Any]) -> CommandRequest:

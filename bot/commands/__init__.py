@@ -10,6 +10,7 @@ error Reply: `handle` never raises for bad input.
     access.py       who is an admin (pure)
     read.py         latest, search, facts, status
     admin.py        rules, facts add/remove, routes, audit
+    stories.py      story show, story split (undo a wrong grouping)
     feeds_admin.py  feeds list/add/remove/pause/resume/reset/export/import
     figures.py      key figures (amounts, people and roles, dates) from story text (pure)
     opml.py         feed lists to and from OPML (pure)
@@ -26,7 +27,7 @@ from typing import Literal
 
 from sqlite_utils import Database
 
-from bot.commands import admin, feeds_admin, read
+from bot.commands import admin, feeds_admin, read, stories
 from bot.commands.access import is_admin
 from bot.commands.context import Context, FeedValidator
 from bot.commands.help import SUBCOMMANDS, help_reply, usage_of
@@ -34,6 +35,7 @@ from bot.commands.parse import ParsedCommand, parse_command
 from bot.config import BotConfig
 from bot.errors import BotError, CommandError
 from bot.model import CommandRequest, Reply
+from bot.routing import Reachable
 from bot.store import transaction
 from bot.store.audit import record_audit
 from bot.store.overrides import apply_overrides
@@ -56,7 +58,10 @@ class CommandCore:
         config_provider: Callable[[], BotConfig],
         validate_feed: FeedValidator | None = None,
         clock: Callable[[], float] = time.time,
+        reachable: Reachable | None = None,
     ) -> None:
+        """`reachable` limits the channels a command queues alerts for (`story split`) to those an
+        adapter can post to, like the poll cycle; None means every routed channel."""
         self._db = db
         self._config_provider = config_provider  # the FILE config; chat edits are applied here
         if validate_feed is None:
@@ -65,6 +70,7 @@ class CommandCore:
             validate_feed = make_feed_validator(config_provider)
         self._validate_feed = validate_feed
         self._clock = clock
+        self._reachable: Reachable = reachable or _every_channel
 
     async def handle(self, request: CommandRequest) -> Reply:
         """The reply to one request. User errors become error replies; nothing is raised for them."""
@@ -98,7 +104,16 @@ class CommandCore:
             raise CommandError(f"That is {len(text):,} characters; the limit is {limit:,}.")
         parsed = parse_command(text)
         admin_ok = is_admin(request, config.settings)
-        ctx = Context(self._db, request, file_config, config, self._clock(), self._validate_feed, admin_ok)
+        ctx = Context(
+            self._db,
+            request,
+            file_config,
+            config,
+            self._clock(),
+            self._validate_feed,
+            admin_ok,
+            self._reachable,
+        )
         if parsed.name in ("", "help"):
             if len(parsed.args) + bool(parsed.action) > 2:
                 raise CommandError(f"Usage: /{command} help [subcommand]")
@@ -125,6 +140,7 @@ class CommandCore:
             "feeds": feeds_admin.feeds,
             "routes": admin.routes,
             "audit": admin.audit,
+            "story": stories.story,
         }
         if parsed.name == "facts":
             return admin.facts_edit if parsed.action in FACT_EDITS else read.facts
@@ -163,9 +179,15 @@ class CommandCore:
         )
 
 
+def _every_channel(platform: str, channel: str) -> bool:
+    return True
+
+
 def _needs_admin(parsed: ParsedCommand) -> bool:
     if parsed.name == "facts":
         return parsed.action in FACT_EDITS
+    if parsed.name == "story":
+        return parsed.action == "split"
     return parsed.name in ("rules", "feeds", "routes", "audit")
 
 

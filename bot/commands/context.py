@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from bot.config import BotConfig
 from bot.errors import CommandError
 from bot.model import CommandRequest
+from bot.routing import Reachable
 from bot.store import transaction
 from bot.store.audit import record_audit
 from bot.store.overrides import Kind, drop_edit, entry_dict, entry_key, save_edit
@@ -33,6 +34,7 @@ class Context:
     now: float
     validate_feed: FeedValidator
     is_admin: bool
+    reachable: Reachable  # which routed channels a command may queue alerts for
 
     @property
     def command(self) -> str:

@@ -34,6 +34,19 @@ USAGES: tuple[Usage, ...] = (
     Usage("status", "", "status", "Last poll, feed health, items and alerts in 24 hours, queue depth."),
     Usage("help", "[subcommand]", "help rules", "This list, or one subcommand's usage."),
     Usage(
+        "story show",
+        "<report id or link>",
+        "story show https://www.reuters.com/business/prometheus-deal/",
+        "The reports grouped into that report's story, with their ids.",
+    ),
+    Usage(
+        "story split",
+        "<report id or link>",
+        "story split 3f2a9c0b1d4e",
+        "Undo a wrong grouping: the report becomes a story of its own and is alerted as one.",
+        True,
+    ),
+    Usage(
         "rules list", "", "rules list", "Every rule, its query and where it comes from (file or chat).", True
     ),
     Usage(
@@ -92,7 +105,7 @@ USAGES: tuple[Usage, ...] = (
     Usage("routes", "", "routes", "Which rules go to which channels.", True),
     Usage("audit", "[n]", "audit 20", "The newest admin edits and refused attempts.", True),
 )
-SUBCOMMANDS = ("latest", "search", "facts", "status", "help", "rules", "feeds", "routes", "audit")
+SUBCOMMANDS = ("latest", "search", "facts", "status", "story", "help", "rules", "feeds", "routes", "audit")
 
 
 def usage_line(usage: Usage, command: str) -> str:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# Subcommands whose second word is an action: "rules add ...", "feeds list".
-GROUPS = frozenset({"rules", "feeds", "facts"})
+# Subcommands whose second word is an action: "rules add ...", "feeds list", "story split ...".
+GROUPS = frozenset({"rules", "feeds", "facts", "story"})
 _CLOSING = {'"': '"', "'": "'", "“": "”", "”": "”", "‘": "’", "’": "’", "«": "»"}
 
 

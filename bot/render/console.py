@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.model import Alert, Reply
+from bot.render.copies import outlets_line
 from bot.render.text import truncate
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -38,7 +39,7 @@ def render_console_alert(alert: Alert) -> str:
 def render_console_update(alert: Alert) -> str:
     """An "also reported by" line for a story already alerted on."""
     newest = alert.also_reported[-1] if alert.also_reported else None
-    outlets = ", ".join(dict.fromkeys(clean(copy.source) for copy in alert.also_reported if copy.source))
+    outlets = clean(outlets_line(alert.also_reported))
     lines = [f"[also reported] {clean(alert.item.title)}", f"  now also by: {outlets or 'another outlet'}"]
     if newest and newest.link:
         lines.append(f"  {clean(newest.link)}")

@@ -17,6 +17,7 @@ import discord
 
 from bot.links import http_url_parts
 from bot.model import Alert, Reply, ReplyEntry, ReportedCopy
+from bot.render.copies import outlet_of
 from bot.render.text import fit, highlight, terms_pattern, truncate
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -124,8 +125,9 @@ def _copies_list(copies: tuple[ReportedCopy, ...], room: int) -> str:
 
 
 def _copy_line(copy: ReportedCopy) -> str:
-    """ "Reuters: [headline](link)", each part escaped and cut so one copy never fills the field."""
-    source = fit(copy.source or "another outlet", 80, escape_discord)
+    """ "Reuters: [headline](link)", each part escaped and cut so one copy never fills the field.
+    The outlet is the copy's source, else its link's host, as on Slack."""
+    source = fit(outlet_of(copy) or "another outlet", 80, escape_discord)
     title = fit(copy.title or "(untitled)", 200, escape_discord)
     url = safe_url(copy.link)
     return f"{source}: [{title}]({_link_target(url)})" if url else f"{source}: {title}"

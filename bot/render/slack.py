@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.links import http_url_parts
 from bot.model import Alert, Reply, ReplyEntry
+from bot.render.copies import outlet_of, outlets_line
 from bot.render.text import fit, highlight, terms_pattern, truncate
 
 TEXT_LIMIT = 40_000
@@ -246,10 +247,11 @@ NOTICE_LIMIT = 3_000
 
 
 def render_slack_update(alert: Alert) -> dict[str, Any]:
-    """Render "Also reported by <source>: <headline>" for the newest copy in `alert.also_reported`,
-    as `{"text", "blocks"}` for a reply in the original alert's thread."""
+    """Render "Also reported by <outlet>: <headline>" for the newest copy in `alert.also_reported`,
+    as `{"text", "blocks"}` for a reply in the original alert's thread. The outlet is the copy's
+    source, else its link's host."""
     copy = alert.also_reported[-1] if alert.also_reported else None
-    source = _one_line(copy.source) if copy else ""
+    source = outlet_of(copy) if copy else ""
     title = (_one_line(copy.title) if copy else "") or _one_line(alert.item.title) or "(untitled)"
     link = copy.link if copy else None
     who = fit(source, 200, escape_slack) if source else "another outlet"
@@ -258,6 +260,17 @@ def render_slack_update(alert: Alert) -> dict[str, Any]:
     block = _section(f"Also reported by *{who}*: {_link(link, headline)}")
     fallback = f"Also reported by {source or 'another outlet'}: {title}"
     return {"text": fit(fallback, FALLBACK_LIMIT, escape_slack), "blocks": [block]}
+
+
+def render_slack_parent(alert: Alert) -> dict[str, Any]:
+    """The alert as first posted plus a context line naming every outlet in `alert.also_reported`
+    ("Also reported by Reuters, AP and 3 more"), for chat.update of the alert message itself."""
+    payload = render_slack_alert(alert)
+    outlets = outlets_line(alert.also_reported)
+    if outlets:
+        line = fit(f"Also reported by {outlets}", CONTEXT_LIMIT, escape_slack)
+        payload["blocks"].append(_context(line))
+    return payload
 
 
 def render_slack_notice(text: str) -> dict[str, Any]:

@@ -184,12 +184,52 @@ def _v5_event_index(db: Database) -> None:
     )
 
 
+def _v6_split_stories(db: Database) -> None:
+    """An item split out of its story by an admin (`story split`) is alerted on its own in channels
+    where it already had an 'update' row, so an outbox row is unique per (item, platform, channel,
+    kind): still one alert per item and channel, ever. SQLite cannot change a table's constraint in
+    place: the table is rebuilt, ids kept. Renaming the old table first also renames its
+    self-reference (parent_id), so dropping it leaves the new table's references alone."""
+    db.executescript(
+        """
+        ALTER TABLE deliveries RENAME TO deliveries_before_v6;
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            item_id TEXT NOT NULL REFERENCES items (id),
+            platform TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            rules TEXT NOT NULL DEFAULT '[]',
+            terms TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error TEXT,
+            message_ref TEXT,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            kind TEXT NOT NULL DEFAULT 'alert',    -- alert | update
+            parent_id INTEGER REFERENCES deliveries (id),
+            claimed_at REAL,
+            UNIQUE (item_id, platform, channel, kind)
+        );
+        INSERT INTO deliveries SELECT id, item_id, platform, channel, rules, terms, status, attempts,
+            next_attempt_at, last_error, message_ref, created_at, sent_at, kind, parent_id, claimed_at
+            FROM deliveries_before_v6;
+        DROP TABLE deliveries_before_v6;
+        CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+        CREATE INDEX deliveries_sent_at ON deliveries (sent_at);
+        CREATE INDEX deliveries_parent ON deliveries (parent_id);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
     _v3_stories_and_notices,
     _v4_story_index,
     _v5_event_index,
+    _v6_split_stories,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

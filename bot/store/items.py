@@ -3,15 +3,20 @@
 An incoming item is a duplicate when its id (from the guid), its canonical link, or its story key
 (the normalised headline, seen within STORY_WINDOW) is already stored. Duplicates refresh the
 stored story's last-seen time so a headline that keeps resurfacing keeps being recognised.
+Also here: loading a stored item back, and finding one by id, id prefix or link (`story` commands).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
+from bot.links import canonical_link
 from bot.model import Item, RuleMatch
 
 STORY_WINDOW = 7 * 86400.0  # an identical headline after a week is a new story ("Markets wrap")
@@ -91,3 +96,50 @@ def record_matches(db: Database, item_id: str, matches: Iterable[RuleMatch], *, 
 
 def count_items(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+
+ITEM_COLUMNS = "id, feed_url, title, link, canonical_link, guid, summary, published_at, source, story_key"
+MIN_ID_PREFIX = 8  # shorter id prefixes are too likely to name several items
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def item_from_row(row: Mapping[str, Any], id_column: str = "id") -> Item:
+    """An Item from a row holding ITEM_COLUMNS (the id under `id_column`)."""
+    published = row["published_at"]
+    return Item(
+        id=row[id_column], feed_url=row["feed_url"], title=row["title"], link=row["link"],
+        canonical_link=row["canonical_link"], guid=row["guid"], summary=row["summary"], source=row["source"],
+        story_key=row["story_key"], published=datetime.fromtimestamp(published, tz=UTC) if published else None,
+    )  # fmt: skip
+
+
+def load_item(db: Database, item_id: str) -> Item | None:
+    rows = list(db.query(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", [item_id]))
+    return item_from_row(rows[0]) if rows else None
+
+
+def find_item_ids(db: Database, ref: str) -> list[str]:
+    """Ids of the stored items `ref` names: an item id, a unique-looking id prefix (at least
+    MIN_ID_PREFIX characters), or the item's link. At most two: more than one means ambiguous."""
+    ref = ref.strip().strip("<>").split("|", 1)[0]  # Slack may wrap a pasted link as <url|label>
+    exact = db.execute("SELECT id FROM items WHERE id = ?", [ref]).fetchone()
+    if exact:
+        return [exact[0]]
+    if len(ref) >= MIN_ID_PREFIX and _HEX.fullmatch(ref.lower()):
+        prefix = ref.lower()
+        rows = db.execute(
+            "SELECT id FROM items WHERE id >= ? AND id < ? ORDER BY id LIMIT 2", [prefix, prefix + "g"]
+        ).fetchall()
+        if rows:
+            return [row[0] for row in rows]
+    key = canonical_link(ref)
+    rows = db.execute(
+        "SELECT id FROM items WHERE link = ? OR canonical_link = ? ORDER BY seen_at LIMIT 2", [ref, key]
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def item_matches(db: Database, item_id: str) -> list[RuleMatch]:
+    """The rules `item_id` matched when it was stored, with the terms that made each fire."""
+    rows = db.execute("SELECT rule, terms FROM matches WHERE item_id = ? ORDER BY rule", [item_id])
+    return [RuleMatch(rule, tuple(json.loads(terms))) for rule, terms in rows]

@@ -13,15 +13,15 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.logs import redact_tokens
-from bot.model import Alert, Item, ReportedCopy
+from bot.model import Alert, ReportedCopy
 from bot.routing import PlannedDelivery
 from bot.store.db import transaction
+from bot.store.items import item_from_row
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ def enqueue(db: Database, item_id: str, planned: Iterable[PlannedDelivery], *, n
     return added
 
 
+def has_deliveries(db: Database, item_id: str) -> bool:
+    """Whether the item was ever queued for a channel (as an alert or an update)."""
+    return db.execute("SELECT 1 FROM deliveries WHERE item_id = ? LIMIT 1", [item_id]).fetchone() is not None
+
+
 _SELECT = (
     "SELECT d.id AS delivery_id, d.platform, d.channel, d.rules, d.terms, d.attempts, d.kind, d.parent_id,"
     " d.status, d.message_ref, d.created_at, i.id AS item_id, i.feed_url, i.title, i.link, i.canonical_link,"
@@ -83,14 +88,8 @@ def due_deliveries(
 
 
 def _alert(row: dict[str, Any], also: tuple[ReportedCopy, ...] = ()) -> Alert:
-    published = row["published_at"]
-    item = Item(
-        id=row["item_id"], feed_url=row["feed_url"], title=row["title"], link=row["link"],
-        canonical_link=row["canonical_link"], guid=row["guid"], summary=row["summary"], source=row["source"],
-        story_key=row["story_key"], published=datetime.fromtimestamp(published, tz=UTC) if published else None,
-    )  # fmt: skip
     return Alert(
-        delivery_id=row["delivery_id"], item=item, rules=tuple(json.loads(row["rules"])),
+        delivery_id=row["delivery_id"], item=item_from_row(row, "item_id"), rules=tuple(json.loads(row["rules"])),
         terms=tuple(json.loads(row["terms"])), feed_name=row["feed_name"] or "", also_reported=also,
     )  # fmt: skip
 
@@ -104,18 +103,33 @@ def _due(row: dict[str, Any]) -> DueDelivery:
 
 
 def parent_of(db: Database, update: DueDelivery) -> Parent | None:
-    """The alert an update row belongs to, with every copy queued for its channel up to this one."""
+    """The alert an update row belongs to, with every copy queued for its channel up to this one.
+
+    Copies an admin split out of the story since (the item is now a story of its own) are no
+    longer listed, except the update's own copy."""
     parent_rows = list(db.query(f"{_SELECT} WHERE d.id = ?", [update.parent_id]))
     if not parent_rows:
         return None
     parent = parent_rows[0]
     copies = db.execute(
         "SELECT i.source, i.title, i.link FROM deliveries d JOIN items i ON i.id = d.item_id"
-        " WHERE d.parent_id = ? AND d.kind = 'update' AND d.id <= ? ORDER BY d.id",
-        [update.parent_id, update.alert.delivery_id],
+        " WHERE d.parent_id = ? AND d.kind = 'update' AND d.id <= ?"
+        " AND (i.story_id IS NOT i.id OR d.id = ?) ORDER BY d.id",
+        [update.parent_id, update.alert.delivery_id, update.alert.delivery_id],
     ).fetchall()
     also = tuple(ReportedCopy(source=source or "", title=title, link=link) for source, title, link in copies)
     return Parent(status=parent["status"], message_ref=parent["message_ref"], alert=_alert(parent, also))
+
+
+def earlier_update_unsettled(db: Database, update: DueDelivery) -> bool:
+    """Whether an older update of the same alert is still pending or being sent. Updates of one alert
+    go out in order, so each edit's list of copies only grows (a late older one would shrink it)."""
+    row = db.execute(
+        "SELECT 1 FROM deliveries WHERE parent_id = ? AND kind = 'update' AND id < ?"
+        " AND status IN ('pending', 'sending') LIMIT 1",
+        [update.parent_id, update.alert.delivery_id],
+    ).fetchone()
+    return row is not None
 
 
 DIGEST_MARKER = "digest"

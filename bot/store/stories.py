@@ -10,7 +10,8 @@ a token in more than COMMON_SHARE of them ("machine", "industrial" in a year of 
 company) is boilerplate too. Call these inside the caller's transaction.
 
 Also here: the outbox side of grouping. A later copy of a story becomes an 'update' delivery
-for each channel the story already alerted (its parent), not a second alert.
+for each channel the story already alerted (its parent), not a second alert. And undoing a wrong
+grouping: `split_from_story` makes a report a story of its own (`story split`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlite_utils import Database
 
 from bot.model import Item
 from bot.routing import PlannedDelivery
-from bot.store.outbox import enqueue
+from bot.store.outbox import enqueue, mark_sent
 from bot.story import Sketch, StoryFeatures, Verdict, is_groupable, judge, story_sketch
 
 STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
@@ -206,3 +207,60 @@ def enqueue_copy(
         else:
             added += enqueue_update(db, item_id, delivery, parent_id, now=now)
     return added + enqueue(db, item_id, alerts, now=now)
+
+
+@dataclass(frozen=True)
+class StoryReport:
+    """One report (item) of a story, as `story show` lists it."""
+
+    item_id: str
+    title: str
+    link: str | None
+    source: str
+    seen_at: float
+
+
+def story_of(db: Database, item_id: str) -> str | None:
+    """The story `item_id` belongs to (None for an item that matched no rule: it was never grouped)."""
+    row = db.execute("SELECT story_id FROM items WHERE id = ?", [item_id]).fetchone()
+    return row[0] if row else None
+
+
+def story_reports(db: Database, story_id: str, *, limit: int) -> list[StoryReport]:
+    """The story's reports in the order they arrived (its first report first), at most `limit`."""
+    rows = db.execute(
+        "SELECT id, title, link, source, seen_at FROM items WHERE story_id = ?"
+        " ORDER BY id != ?, seen_at, rowid LIMIT ?",
+        [story_id, story_id, limit],
+    )
+    return [StoryReport(*row) for row in rows]
+
+
+SPLIT_MARK = "skipped: split from its story"
+
+
+def split_from_story(db: Database, item: Item, now: float) -> list[int]:
+    """Make `item`, a later report of another story, a story of its own (inside the caller's
+    transaction). Returns the ids of its "also reported by" rows that had not gone out yet: they are
+    dropped (marked sent with SPLIT_MARK), since it is no longer a copy of that story.
+
+    Its index row moves to the new story, stamped with the time the item was first seen, so later
+    copies of it join it rather than the story it was wrongly grouped with. The old story keeps the
+    band keys the item added: they only make it a candidate, and candidates are verified against
+    their members, of which the item no longer is one."""
+    first_seen = db.execute("SELECT seen_at FROM items WHERE id = ?", [item.id]).fetchone()[0]
+    # Moved, not re-added: the item is already counted in story_terms.
+    db.execute(
+        "UPDATE story_members SET story_id = ?, seen_at = ? WHERE item_id = ?", [item.id, first_seen, item.id]
+    )
+    add_to_story(db, item, item.id, first_seen)
+    unsent = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM deliveries WHERE item_id = ? AND kind = 'update' AND status = 'pending'",
+            [item.id],
+        )
+    ]
+    if unsent:
+        mark_sent(db, unsent, message_ref=SPLIT_MARK, now=now)
+    return unsent

@@ -2,7 +2,8 @@
 
 An aiohttp server on 127.0.0.1 with an ephemeral port, reached by the real slack-sdk and
 slack-bolt clients (point them at `api_url`). It answers auth.test, records chat.postMessage
-calls (thread replies too: `replies(ts)` lists those with that thread_ts), counts every call per
+calls (thread replies too: `replies(ts)` lists those with that thread_ts) and chat.update edits
+(`updates`; the edited message in `posted` shows the new text and blocks), counts every call per
 method, and fails calls on demand (`fail_next`): a 429 with a
 Retry-After, a Slack error code, a 5xx, or a dropped connection. `response_url(...)` gives a
 URL whose POSTs are recorded in `responses`, for slash-command `respond()`.
@@ -45,6 +46,7 @@ class FakeSlackAPI:
         self.calls: Counter[str] = Counter()
         self.messages: list[dict[str, Any]] = []  # accepted chat.postMessage bodies
         self.posted: dict[str, dict[str, Any]] = {}  # ts -> accepted body, to follow threads
+        self.updates: list[dict[str, Any]] = []  # accepted chat.update bodies, oldest first
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url name, body)
         self.auth_headers: list[str] = []
         self._failures: dict[str, deque[Failure]] = {}
@@ -169,6 +171,13 @@ class FakeSlackAPI:
             self.messages.append(body)
             self.posted[ts] = body
             return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        if method == "chat.update":
+            edited = self.posted.get(str(body.get("ts")))
+            if edited is None or edited.get("channel") != body.get("channel"):
+                return web.json_response({"ok": False, "error": "message_not_found"})
+            self.updates.append(body)
+            edited.update({key: body[key] for key in ("text", "blocks", "metadata") if key in body})
+            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": body.get("ts")})
         if method == "conversations.replies":
             oldest = float(body.get("oldest") or 0)
             found = [
