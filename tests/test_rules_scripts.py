@@ -3,6 +3,7 @@ accent folding, full-width forms; and the `lead:` field."""
 
 from __future__ import annotations
 
+from bot.render.text import highlight, terms_pattern
 from bot.rules import Doc, RuleSet, RuleSpec, compile_query
 from bot.rules.text import words_of
 
@@ -116,3 +117,11 @@ def test_doc_positions_stay_consistent_for_mixed_scripts() -> None:
     doc = Doc.of("ＡＩ企業 Bezos", "ベゾス氏")
     assert doc.tokens == ["ai", "企", "業", "bezos", None, "ベ", "ゾ", "ス", "氏"]
     assert doc.surface(0, 2) == "ＡＩ企業"
+
+
+def test_reported_cjk_terms_are_found_again_for_bolding() -> None:
+    summary = "アマゾン創業者ベゾス氏が１０００億ドルのファンド。베이조스의 회사"
+    found = terms('ベゾス OR "1000億" OR 베이조스', "News", summary)
+    assert found == ["ベゾス", "１０００億", "베이조스"]
+    bold = highlight(summary, terms_pattern(found), lambda s: s, lambda s: f"<{s}>")
+    assert bold == "アマゾン創業者<ベゾス>氏が<１０００億>ドルのファンド。<베이조스>의 회사"

@@ -157,9 +157,15 @@ def words_of(text: str) -> list[str]:
     return _normalised(prepare(text))
 
 
-def is_cjk_word(word: str) -> bool:
-    """Whether a normalised word is one Han/kana/Hangul character (a word of its own)."""
-    return len(word) == 1 and _CJK_CHAR.match(word) is not None
+# Word edges for finding a reported term again in raw text (bolding, in bot.render): no word
+# character on that side, except a Han/kana/Hangul one, which is a word of its own ("が１０００億").
+EDGE_BEFORE = rf"(?<![^\W{_CJK}])"
+EDGE_AFTER = rf"(?![^\W{_CJK}])"
+
+
+def is_cjk_char(text: str) -> bool:
+    """Whether `text` is one Han/kana/Hangul character: a word of its own, with no word boundaries."""
+    return len(text) == 1 and _CJK_CHAR.match(text) is not None
 
 
 # --- the lead: the title and the summary's first sentence ---------------------------------------
