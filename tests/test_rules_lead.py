@@ -121,3 +121,10 @@ def test_the_field_name_is_case_insensitive_and_errors_list_lead() -> None:
     with pytest.raises(RuleError) as caught:
         compile_query("lead: AND bezos")
     assert caught.value.position == 6
+
+
+def test_hostile_runs_of_stops_and_quotes_stay_linear() -> None:
+    # Each of these took quadratic time in a naive sentence-end regex (hours at this size).
+    assert matches("lead:x", "t", "." * 200_000 + "x")
+    assert matches("lead:x", "t", "!" + "'" * 200_000 + "x")
+    assert not matches("lead:x", "t", "e.g. " * 40_000 + "x")  # past the cap
