@@ -44,6 +44,7 @@ def test_a_chinese_name_matches_inside_running_text() -> None:
     assert matches("贝索斯 AND 普罗米修斯", text)
     assert matches('"1000亿"', text)
     assert not matches("贝索斯", "索斯贝")
+    assert matches("京都", "東京都の会社")  # the price of character words: a word inside a longer one
     assert terms("贝索斯", text) == ["贝索斯"]
 
 
