@@ -143,7 +143,7 @@ class Phrase(Node):
         out.extend(self.spans(doc)[:MAX_COLLECTED])
 
     def explain(self, doc: Doc) -> ExplainNode:
-        # Elsewhere: the phrase's positions in any field (its words are present: spans() found none).
+        # Elsewhere: the phrase anywhere in the item (asked only when it was not in its field).
         return self._leaf_explain(doc, "phrase", self.field, lambda: self._find(doc, "any"))
 
 
