@@ -126,6 +126,15 @@ def test_bolding_respects_word_boundaries() -> None:
     assert summary == "Prometheusian myths, not *Prometheus*."
 
 
+def test_bolding_finds_cjk_terms_inside_running_text() -> None:
+    alert = make_alert(
+        summary="ジェフ・ベゾス氏が１０００億ドル。베이조스의 회사",
+        terms=("ベゾス", "１０００億", "베이조스"),
+    )
+    summary = render_slack_alert(alert)["blocks"][2]["text"]["text"]
+    assert summary == "ジェフ・*ベゾス*氏が*１０００億*ドル。*베이조스*의 회사"
+
+
 def test_bolding_a_term_never_breaks_an_escape_sequence() -> None:
     alert = make_alert(summary="AT&T & amp <lt> gt", terms=("amp", "lt", "gt", "AT&T"))
     summary = render_slack_alert(alert)["blocks"][2]["text"]["text"]

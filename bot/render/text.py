@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from bot.rules.text import EDGE_AFTER, EDGE_BEFORE, is_cjk_char
+
 ELLIPSIS = "…"
 
 # A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) before whitespace.
@@ -93,8 +95,19 @@ def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     words = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
     if not words:
         return None
-    alternatives = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    alternatives = "|".join(_bounded(w) for w in words)
+    return re.compile(f"(?:{alternatives})", re.IGNORECASE)
+
+
+def _bounded(term: str) -> str:
+    """The escaped term with a word boundary at each end, as the matcher sees words.
+
+    The matcher finds "ベゾス" inside "ベゾス氏が", "베이조스" inside "베이조스의" and "1000" right
+    after "が" (each Han/kana/Hangul character is a word of its own), so bolding finds them there too.
+    """
+    head = "" if is_cjk_char(term[0]) else EDGE_BEFORE
+    tail = "" if is_cjk_char(term[-1]) else EDGE_AFTER
+    return f"{head}{re.escape(term)}{tail}"
 
 
 def highlight(

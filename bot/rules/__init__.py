@@ -1,6 +1,7 @@
 """The keyword-rule language: parse one-line queries, match items, explain verdicts.
 
-    text.py      tokenise item text and rule words identically (case, accents, possessives)
+    text.py      tokenise item text and rule words identically (case, accents, possessives,
+                 CJK/Hangul characters, Indic vowel signs, full-width forms); the lead
     lexer.py     query characters -> tokens with positions
     parser.py    tokens -> node tree (precedence, fields, errors with positions)
     nodes.py     the node tree evaluated on a tokenised item (no regex built from rules)

@@ -19,6 +19,8 @@ class ExplainNode:
     matched: bool
     terms: tuple[str, ...] = ()  # what it found in the item, as written there
     children: tuple[ExplainNode, ...] = ()
+    field: str = "any"  # a word or phrase: where it had to be ("title", "summary", "lead", "any")
+    outside: tuple[str, ...] = ()  # a word or phrase found nowhere in its field: where it was instead
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,20 @@ def format_explanation(explanations: list[RuleExplanation]) -> str:
 
 def _render(node: ExplainNode, depth: int, lines: list[str]) -> None:
     mark = "✓" if node.matched else "✗"
-    found = f"  found: {', '.join(repr(t) for t in node.terms)}" if node.terms else ""
-    lines.append(f"{'  ' * depth}{mark} {node.expr}{found}")
+    found = f"  found: {_quoted(node.terms)}" if node.terms else ""
+    outside = f"  found outside the {node.field}: {_quoted(node.outside)}" if node.outside else ""
+    lines.append(f"{'  ' * depth}{mark} {_expression(node)}{found}{outside}")
     # A leaf's children would repeat it; NEAR/AND/OR/NOT show their operands.
     for child in node.children:
         _render(child, depth + 1, lines)
+
+
+def _expression(node: ExplainNode) -> str:
+    """The sub-expression as written, plus its field when a group set it (`lead:(a OR b)` shows `a [lead]`)."""
+    if node.field == "any" or node.expr.casefold().startswith(f"{node.field}:"):
+        return node.expr
+    return f"{node.expr} [{node.field}]"
+
+
+def _quoted(terms: tuple[str, ...]) -> str:
+    return ", ".join(repr(t) for t in terms)

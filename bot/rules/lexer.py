@@ -1,7 +1,7 @@
 """Splitting a one-line rule query into tokens, each with its 0-based position.
 
 Tokens: `(` `)`, a quoted phrase, a bare word, AND / OR / NOT (any case), NEAR or NEAR/n, and a
-field prefix (`title:` / `summary:` / `any:`). Written as a hand scan over the characters, so a
+field prefix (`title:` / `summary:` / `lead:` / `any:`). Written as a hand scan over the characters, so a
 hostile query costs linear time. Errors are `RuleError(query, position, expected)`.
 Pure: no I/O.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.errors import RuleError
 
-FIELDS = ("title", "summary", "any")
+FIELDS = ("title", "summary", "lead", "any")
 OPERATORS = ("AND", "OR", "NOT")
 MAX_NEAR = 100
 DEFAULT_NEAR = 10

@@ -10,6 +10,7 @@ tokens: nothing here can backtrack. Pure: no I/O.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.rules.explain import ExplainNode
@@ -60,10 +61,23 @@ class Node:
     def explain(self, doc: Doc) -> ExplainNode:
         raise NotImplementedError
 
-    def _leaf_explain(self, doc: Doc, kind: str) -> ExplainNode:
+    def _leaf_explain(
+        self, doc: Doc, kind: str, field: str, anywhere: Callable[[], list[Span]]
+    ) -> ExplainNode:
+        """A word or phrase: what it found in its field and, when that was nothing, elsewhere.
+
+        "Found outside the lead: 'Bezos'" is what tells an admin the item only mentions it in passing.
+        """
         found = self.spans(doc)
-        terms = tuple(dict.fromkeys(doc.surface(s, e) for s, e in found[:MAX_COLLECTED]))
-        return ExplainNode(self.source, kind, bool(found), terms)
+        outside = anywhere() if field != "any" and not found else []
+        return ExplainNode(
+            self.source,
+            kind,
+            bool(found),
+            _surfaces(doc, found),
+            field=field,
+            outside=_surfaces(doc, outside),
+        )
 
 
 class Word(Node):
@@ -73,10 +87,14 @@ class Word(Node):
         self.part, self.field, self.source = part, field, source
 
     def spans(self, doc: Doc) -> list[Span]:
-        ps = self.part.positions(doc)
-        if self.field != "any":
-            ps = [p for p in ps if doc.in_field(p, self.field)]
-        return [(p, p) for p in ps]
+        return self._spans(doc, self.field)
+
+    def _spans(self, doc: Doc, field: str) -> list[Span]:
+        if field == "any":
+            return [(p, p) for p in self.part.positions(doc)]
+        if not self.part.present(doc):
+            return []  # a field test on an absent word needs no position index
+        return [(p, p) for p in self.part.positions(doc) if doc.in_field(p, field)]
 
     def test(self, doc: Doc) -> bool:
         if self.field == "any" and not self.part.prefix:
@@ -87,7 +105,7 @@ class Word(Node):
         out.extend(self.spans(doc)[:MAX_COLLECTED])
 
     def explain(self, doc: Doc) -> ExplainNode:
-        return self._leaf_explain(doc, "word")
+        return self._leaf_explain(doc, "word", self.field, lambda: self._spans(doc, "any"))
 
 
 class Phrase(Node):
@@ -103,15 +121,17 @@ class Phrase(Node):
             return []  # most phrases stop here, without building the position index
         found: list[Span] | None = doc.memo.get(id(self))
         if found is None:
-            found = doc.memo[id(self)] = self._find(doc)
+            found = doc.memo[id(self)] = self._find(doc, self.field)
         return found
 
-    def _find(self, doc: Doc) -> list[Span]:
+    def _find(self, doc: Doc, field: str) -> list[Span]:
         tokens, last = doc.tokens, len(self.parts) - 1
         out: list[Span] = []
         for p in self.parts[0].positions(doc):
-            if p + last >= len(tokens) or not doc.in_field(p, self.field):
+            if p + last >= len(tokens):
                 continue
+            if field != "any" and not (doc.in_field(p, field) and doc.in_field(p + last, field)):
+                continue  # the whole phrase in the field: the lead can end inside a phrase
             if all(part.matches(tokens[p + i]) for i, part in enumerate(self.parts[1:], 1)):
                 out.append((p, p + last))
         return out
@@ -123,7 +143,8 @@ class Phrase(Node):
         out.extend(self.spans(doc)[:MAX_COLLECTED])
 
     def explain(self, doc: Doc) -> ExplainNode:
-        return self._leaf_explain(doc, "phrase")
+        # Elsewhere: the phrase anywhere in the item (asked only when it was not in its field).
+        return self._leaf_explain(doc, "phrase", self.field, lambda: self._find(doc, "any"))
 
 
 class Near(Node):
@@ -235,6 +256,11 @@ class Not(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         inner = self.child.explain(doc)
         return ExplainNode(self.source, "not", not inner.matched, (), (inner,))
+
+
+def _surfaces(doc: Doc, spans: list[Span]) -> tuple[str, ...]:
+    """The distinct texts of `spans`, as written in the item."""
+    return tuple(dict.fromkeys(doc.surface(s, e) for s, e in spans[:MAX_COLLECTED]))
 
 
 def _collect_plain(words: frozenset[str], doc: Doc, out: list[Span]) -> None:

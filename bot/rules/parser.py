@@ -18,7 +18,7 @@ from __future__ import annotations
 from bot.errors import RuleError
 from bot.rules.lexer import Token, tokenize
 from bot.rules.nodes import And, Near, Node, Not, Or, Part, Phrase, Word
-from bot.rules.text import words_of
+from bot.rules.text import is_cjk_char, words_of
 
 MAX_QUERY_LENGTH = 10_000
 MAX_DEPTH = 40
@@ -157,6 +157,11 @@ class _Parser:
                 if star != len(chunk) - 1 or not chunk[:-1] or not chunk[-2].isalnum():
                     raise RuleError(self.query, at + star, "'*' only at the end of a word, after a letter")
                 words = words_of(chunk[:-1])
+                if is_cjk_char(words[-1]):
+                    # Han/kana/Hangul characters are words of one character and already match
+                    # inside longer text ("ベゾス" in "ベゾス氏"): the `*` adds nothing.
+                    parts += [Part(w) for w in words]
+                    continue
                 if len(words[-1]) < 2:
                     raise RuleError(self.query, at, "at least two letters before '*'")
                 parts += [Part(w) for w in words[:-1]] + [Part(words[-1], prefix=True)]
