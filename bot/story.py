@@ -463,6 +463,12 @@ def judge(a: StoryFeatures, b: StoryFeatures, common: Collection[str] = ()) -> V
     Vetoes first (another stage, other amounts, each headline naming someone the other report never
     mentions); then the evidence: the whole text clearly alike, or alike with alike headlines, or
     the same action on the same names or amounts (anchors) with some overall likeness."""
+    shared = tuple(sorted(t for t in a.combined.keys() & b.combined.keys() if t not in common))
+    # A token that one report shows as a name or amount is one on the other side too (German
+    # capitalises every noun, a headline may be Title Case, a sentence starts with a capital).
+    weights = {t: max(a.combined[t], b.combined[t]) for t in shared}
+    if sum(weights.values()) < MIN_SHARED:  # most candidates stop here: keep it cheap
+        return Verdict(False, f"too little shared ({sum(weights.values())} < {MIN_SHARED})", shared=shared)
     if not (is_groupable(a, common) and is_groupable(b, common)):
         return Verdict(False, "too little event text to group on")
     if a.about_subject != b.about_subject:
@@ -477,20 +483,14 @@ def judge(a: StoryFeatures, b: StoryFeatures, common: Collection[str] = ()) -> V
     missing_b = [n for n in b.names if n not in a.combined and n not in common]
     if missing_a and missing_b:
         return Verdict(False, f"different names: {', '.join(missing_a)} / {', '.join(missing_b)}")
-    shared = tuple(sorted(t for t in a.combined.keys() & b.combined.keys() if t not in common))
     score = similarity(a.combined, b.combined, common)
     headline_score = similarity(a.headline, b.headline, common)
-    # A token that one report shows as a name or amount is one on the other side too (German
-    # capitalises every noun, a headline may be Title Case, a sentence starts with a capital).
-    weights = {t: max(a.combined[t], b.combined[t]) for t in shared}
     anchors = sum(
         w for t, w in weights.items() if w > WORD_WEIGHT and not t.startswith("#n")
     )  # counts are loose
     overlap = sum(weights.values()) / max(1, min(_weight(a.combined, common), _weight(b.combined, common)))
     same_action = bool(set(a.actions) & set(b.actions))
     verdict = Verdict(False, "", score, headline_score, shared)
-    if sum(weights.values()) < MIN_SHARED:
-        return _with(verdict, False, f"too little shared ({sum(weights.values())} < {MIN_SHARED})")
     if score >= CLEAR_THRESHOLD:
         return _with(verdict, True, "clearly alike")
     if score >= SAME_EVENT_THRESHOLD and headline_score >= HEADLINE_THRESHOLD:

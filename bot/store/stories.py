@@ -61,6 +61,12 @@ def group_item(db: Database, item: Item, now: float, sketch: Sketch | None = Non
     return story_id
 
 
+@lru_cache(maxsize=4096)
+def _features(stored: str) -> StoryFeatures:
+    """A stored report's features (cached: a hot story's members are read for every new report)."""
+    return StoryFeatures.from_json(stored)
+
+
 def find_story(db: Database, item: Item, now: float, sketch: Sketch | None = None) -> str | None:
     """The id of the recent story `item` is another report of, or None if it is a new story.
 
@@ -106,7 +112,7 @@ def compare_with_stories(
         f" FROM story_members WHERE story_id IN ({marks})) WHERE newest < ? OR oldest = 1",
         [*stories, MAX_MEMBERS_PER_STORY],
     ).fetchall()
-    others = [(story_id, item_id, StoryFeatures.from_json(stored)) for story_id, item_id, stored in members]
+    others = [(story_id, item_id, _features(stored)) for story_id, item_id, stored in members]
     common |= common_terms(db, tuple({t for _, _, other in others for t in other.combined}))
     return [
         Candidate(story_id, item_id, judge(features, other, common)) for story_id, item_id, other in others
