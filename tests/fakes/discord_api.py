@@ -54,6 +54,7 @@ class Failure:
     retry_after: float | None = None
     via: bool = True
     path_contains: str = ""
+    method: str = "POST"  # PATCH for edits, GET for history reads
 
 
 @dataclass
@@ -108,14 +109,16 @@ class FakeDiscord:
 
     def fail_next(self, status: int, *, times: int = 1, **kw: Any) -> None:
         """Answer the next `times` message-sending requests (optionally only paths containing
-        `path_contains`) with this failure instead of success."""
+        `path_contains`; `method="GET"` for history reads) with this failure instead of success."""
         self._failures.extend(Failure(status, **kw) for _ in range(times))
 
-    def garble_next(self, kind: str, *, accept: bool = True, times: int = 1, path_contains: str = "") -> None:
-        """Answer the next `times` message posts (optionally only paths containing `path_contains`)
-        with the garbled answer `kind`; with `accept` the message is posted first, as if Discord
-        took it and the answer went wrong on the way back."""
-        self._garbles.extend(Garble(kind, accept, path_contains) for _ in range(times))
+    def garble_next(
+        self, kind: str, *, accept: bool = True, times: int = 1, path_contains: str = "", method: str = "POST"
+    ) -> None:
+        """Answer the next `times` message posts (or `method` requests; optionally only paths
+        containing `path_contains`) with the garbled answer `kind`; with `accept` the message is
+        posted first, as if Discord took it and the answer went wrong on the way back."""
+        self._garbles.extend(Garble(kind, accept, path_contains, method) for _ in range(times))
 
     def posted_to(self, channel_id: int) -> list[Recorded]:
         """Messages that show in `channel_id`: the bot's own posts and its webhooks' posts."""
@@ -206,6 +209,10 @@ class FakeDiscord:
             return _json({"message": "Missing Access", "code": 50001}, 403)
         if channel_id in self.no_history:
             return _json([])
+        failure = self._take_failure(request)
+        if failure is not None:
+            return _failure_response(failure)
+        garble = self._take_garble(request)
         limit = int(request.query.get("limit", 50))
         after, before = int(request.query.get("after", 0)), int(request.query.get("before", 2**64))
         found = sorted(
@@ -213,7 +220,8 @@ class FakeDiscord:
             key=lambda m: int(m.message_id),
         )
         found = found[:limit] if "after" in request.query else found[-limit:]
-        return _json([_recorded_message(m) for m in reversed(found)])
+        answer = _json([_recorded_message(m) for m in reversed(found)])
+        return garbled(garble.kind, bytes(answer.body), request) if garble is not None else answer
 
     async def _channel_edit(self, request: web.Request) -> web.Response:
         refused = self._refuse_channel(request)
@@ -233,7 +241,7 @@ class FakeDiscord:
         self, request: web.Request, kind: str, target: str, channel_id: int
     ) -> web.Response:
         """Like Discord: only a message this channel (or webhook) posted can be edited there."""
-        failure = self._take_failure(request.path)
+        failure = self._take_failure(request)
         if failure is not None:
             return _failure_response(failure)
         message_id = request.match_info["message_id"]
@@ -297,10 +305,10 @@ class FakeDiscord:
     async def _post_message(
         self, request: web.Request, kind: str, target: str, channel_id: int
     ) -> web.Response:
-        failure = self._take_failure(request.path)
+        failure = self._take_failure(request)
         if failure is not None:
             return _failure_response(failure)
-        garble = self._take_garble(request.path)
+        garble = self._take_garble(request)
         if garble is not None and not garble.accept:
             return garbled(garble.kind, b"", request)
         response = await self._accept_message(request, kind, target, channel_id)
@@ -329,15 +337,15 @@ class FakeDiscord:
         self._last_id = max(self._last_id + 1, discord.utils.time_snowflake(datetime.now(UTC)))
         return str(self._last_id)
 
-    def _take_failure(self, path: str) -> Failure | None:
+    def _take_failure(self, request: web.Request) -> Failure | None:
         for index, failure in enumerate(self._failures):
-            if failure.path_contains in path:
+            if _applies(failure.method, failure.path_contains, request):
                 return self._failures.pop(index)
         return None
 
-    def _take_garble(self, path: str) -> Garble | None:
+    def _take_garble(self, request: web.Request) -> Garble | None:
         for index, garble in enumerate(self._garbles):
-            if garble.path_contains in path:
+            if _applies(garble.method, garble.path_contains, request):
                 return self._garbles.pop(index)
         return None
 
@@ -347,6 +355,11 @@ class FakeDiscord:
 
     def _log(self, request: web.Request) -> None:
         self.requests.append((request.method, request.path, time.monotonic()))
+
+
+def _applies(method: str, path_contains: str, request: web.Request) -> bool:
+    edit = method == "POST" and request.method == "PATCH"  # edits fail like posts unless told apart
+    return (method == request.method or edit) and path_contains in request.path
 
 
 def _failure_response(failure: Failure) -> web.Response:

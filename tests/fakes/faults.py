@@ -26,6 +26,7 @@ class Garble:
     kind: str  # one of GARBLES
     accept: bool = True  # the platform took the post before the answer went wrong
     path_contains: str = ""
+    method: str = "POST"
 
     def __post_init__(self) -> None:
         if self.kind not in GARBLES:
