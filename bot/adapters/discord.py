@@ -270,8 +270,7 @@ class DiscordAlertSender:
 
     async def start(self) -> None:
         """Open the HTTP session and, with a token, log in over REST (no gateway connection)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(middlewares=(_refuse_blind_webhook_repeats,))
+        self._http()
         if self._token and self._client is None:
             client = discord.Client(
                 intents=discord.Intents(guilds=True),  # REST only; guilds quiets a state warning
@@ -422,6 +421,7 @@ class DiscordAlertSender:
     async def _send_webhook(
         self, url: str, webhook_id: int, token: str, fields: dict[str, Any], edit: int | None, key: str | None
     ) -> str:
+        # Webhook.partial (not from_url) so the request follows Route.BASE / DISCORD_API_URL.
         hook = discord.Webhook.partial(webhook_id, token, session=self._http())
         none = discord.AllowedMentions.none()
         started = time.time()
@@ -450,7 +450,8 @@ class DiscordAlertSender:
         return await self._with_retries(send, where, internal_5xx=None, before_repeat=before_repeat)
 
     def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:  # start() not called: webhooks need no login
+        """The webhooks' session (opened on first use: webhooks need no login)."""
+        if self._session is None:
             self._session = aiohttp.ClientSession(middlewares=(_refuse_blind_webhook_repeats,))
         return self._session
 
