@@ -51,8 +51,9 @@ class SentMessageFinder(Protocol):
         self, channel: str, key: str, since: float, thread_ts: str | None = None
     ) -> str | None:
         """The message reference of the post carrying `key` made after `since` (epoch seconds), in
-        the thread `thread_ts` when given, or None when there is none. Raise DeliveryError when the
-        channel cannot be checked."""
+        the thread `thread_ts` when given, or None when there is none. Raise
+        bot.errors.UncheckableChannel when the bot can never read this channel (the send is then
+        repeated: at least once), and any other DeliveryError when it cannot right now."""
         ...
 
 
@@ -70,6 +71,7 @@ class ParentRefresher(Protocol):
 
 def delivery_key(alert: Alert) -> str:
     """A short key that identifies one delivery of one alert; adapters embed it in the message
-    (Slack message metadata, Discord nonce and embed footer) so a post can be recognised later.
+    (Slack message metadata; Discord nonce and the end of the embed footer) so a post can be
+    recognised later.
     At most 25 characters, Discord's nonce limit."""
     return f"nb{alert.delivery_id}-{alert.item.id[:10]}"[:25]

@@ -3,9 +3,12 @@
 Each (platform, channel) is worked through in order by its own task, paced below the platform's
 rate limit, so a slow or failing channel never holds up another. A row is claimed just before its
 send and marked sent only after the platform accepted the message, with the platform's message
-reference stored. Alerts that waited longer than `digest_after` (an outage) are folded into one
-catch-up digest per channel instead of a burst. Updates ("also reported by") wait for their alert
-and for the older updates of that alert.
+reference stored. A send that fails is retried later with backoff, unless the platform stated
+that no retry can help (then it fails for good); one whose outcome is unknown (an answer lost or
+unreadable, an adapter's unexpected exception) is settled by bot.recovery after the backoff
+instead of being sent blindly again. Alerts that waited longer than `digest_after` (an outage)
+are folded into one catch-up digest per channel instead of a burst. Updates ("also reported
+by") wait for their alert and for the older updates of that alert.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlite_utils import Database
 
 from bot.delivery import AlertSender, delivery_key
 from bot.errors import DeliveryError
+from bot.logs import redact_tokens
 from bot.recovery import settle_interrupted
 from bot.render.digest import render_digest
 from bot.store.outbox import (
@@ -33,6 +37,7 @@ from bot.store.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    mark_unsettled,
     parent_of,
 )
 
@@ -166,37 +171,35 @@ class Dispatcher:
         attempts = row.attempts + 1
         try:
             message_ref = await send()
-        except DeliveryError as error:
+        except Exception as exc:
+            error = exc if isinstance(exc, DeliveryError) else _unexpected(exc, where)
             report.errors.append(f"{where}: {error}")
-            if error.ambiguous and error.retryable:
-                # The platform may have posted it: leave the rows claimed; bot.recovery settles them
-                # at the start of the next round (found -> sent, not found -> sent again).
-                report.retrying += len(ids)
-                log.warning("delivery to %s may or may not have gone through: %s", where, error)
-                return "stop"
-            for delivery_id in ids:
-                if error.retryable:
-                    mark_retry(self._db, delivery_id, error=str(error),
-                               next_attempt_at=self._clock() + retry_delay(attempts, error.retry_after))  # fmt: skip
-                else:
-                    mark_failed(self._db, delivery_id, error=f"{error.code or 'error'}: {error}")
-            if error.retryable:
-                report.retrying += len(ids)
-                log.warning("delivery to %s will be retried: %s", where, error)
-            else:
-                report.failed += len(ids)
-                log.error("delivery to %s failed for good: %s", where, error)
-            return "stop"
-        except Exception as error:  # an adapter bug must not lose the alert: retry later
-            for delivery_id in ids:
-                mark_retry(self._db, delivery_id, error=f"{type(error).__name__}: {error}",
-                           next_attempt_at=self._clock() + retry_delay(attempts, None))  # fmt: skip
-            report.retrying += len(ids)
-            log.exception("unexpected error sending to %s", where)
+            self._record_failure(ids, error, attempts, where, report)
             return "stop"
         mark_sent(self._db, ids, message_ref=message_ref, now=self._clock())
         report.sent += len(ids)
         return "sent"
+
+    def _record_failure(
+        self, ids: list[int], error: DeliveryError, attempts: int, where: str, report: DispatchReport
+    ) -> None:
+        if not error.retryable:
+            for delivery_id in ids:
+                mark_failed(self._db, delivery_id, error=f"{error.code or 'error'}: {error}")
+            report.failed += len(ids)
+            log.error("delivery to %s failed for good: %s", where, error)
+            return
+        later = self._clock() + retry_delay(attempts, error.retry_after)
+        report.retrying += len(ids)
+        if error.ambiguous:
+            # The platform may have posted it: the rows stay claimed, and bot.recovery settles them
+            # once `later` comes (found -> sent; not found, or no way to look -> sent again).
+            mark_unsettled(self._db, ids, error=str(error), settle_at=later)
+            log.warning("delivery to %s may or may not have gone through: %s", where, error)
+            return
+        for delivery_id in ids:
+            mark_retry(self._db, delivery_id, error=str(error), next_attempt_at=later)
+        log.warning("delivery to %s will be retried: %s", where, error)
 
     def _pacer(self, platform: str, channel: str) -> AsyncLimiter:
         pacer = self._pacers.get((platform, channel))
@@ -204,6 +207,13 @@ class Dispatcher:
             rate, period = self._pace.get(platform, (1000, 1.0))
             pacer = self._pacers[(platform, channel)] = AsyncLimiter(rate, period)
         return pacer
+
+
+def _unexpected(exc: Exception, where: str) -> DeliveryError:
+    """An adapter let an exception through: nobody knows whether the message was posted."""
+    log.error("unexpected error sending to %s", where, exc_info=exc)
+    text = redact_tokens(f"{type(exc).__name__}: {exc}")  # an exception may quote a webhook URL
+    return DeliveryError(text, retryable=True, code="error", ambiguous=True)
 
 
 async def dispatch_due(

@@ -6,6 +6,7 @@
     ├── FeedError            a feed could not be fetched or parsed (recorded per feed, never fatal)
     ├── StoreError           the database refused (read-only, full disk, bad schema version)
     ├── DeliveryError        a platform refused or failed a send (recorded per outbox row)
+    │   └── UncheckableChannel  the bot cannot read a channel to see whether a send landed
     └── CommandError         a slash command that is malformed or not allowed (answered, never raised out)
 
 Per-feed and per-delivery failures are values stored in the database; these exceptions
@@ -63,11 +64,14 @@ class StoreError(BotError):
 class DeliveryError(BotError):
     """A send failed.
 
-    `retryable` says whether trying again later may succeed (429, 5xx, network) or not
-    (unknown channel, missing permission, bad token). `retry_after` is the platform's
-    requested wait in seconds, when it gave one. `ambiguous` means the platform may have
-    accepted the message although no answer said so (a connection lost after sending, a 5xx):
-    the outbox then settles the row like an interrupted send instead of blindly posting again.
+    `retryable` is False only when no retry can help: the platform stated so (unknown channel,
+    missing permission, bad token, a message it refuses) or the route cannot work (a Discord
+    channel id without a bot token). Anything else, an answer that could not be read included,
+    may succeed later. `retry_after` is the platform's requested
+    wait in seconds, when it gave one. `ambiguous` means the platform may have accepted the
+    message although no answer said so (a connection lost after sending, a 5xx, an unreadable
+    answer): the outbox then settles the row like an interrupted send instead of blindly posting
+    again.
     """
 
     def __init__(
@@ -84,6 +88,14 @@ class DeliveryError(BotError):
         self.code = code
         self.ambiguous = ambiguous
         super().__init__(message)
+
+
+class UncheckableChannel(DeliveryError):
+    """The bot cannot read this channel's messages (no bot token, no access), so whether a send
+    whose answer was lost went through cannot be known there: the outbox sends it again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False, code="uncheckable")
 
 
 class CommandError(BotError):

@@ -1,10 +1,12 @@
-"""Decide which operator notices to raise and clear: dead feeds and silent rules (pure).
+"""Decide which operator notices to raise and clear: dead feeds, silent rules and channels that
+refuse alerts for good (pure).
 
-Takes the feeds' health, the rules' last matches, the notices already raised and `now`; returns
-the state changes, each with the text to post. No database, no network, no clock read here:
-bot.notices_job reads the inputs, posts the texts and records the changes.
+Takes the feeds' health, the rules' last matches, the channels' refusals, the notices already
+raised and `now`; returns the state changes, each with the text to post. No database, no network,
+no clock read here: bot.notices_job reads the inputs, posts the texts and records the changes.
 
-A notice has three states per key (`feed-down:<url>`, `rule-silent:<name>`):
+A notice has three states per key (`feed-down:<url>`, `rule-silent:<name>`,
+`channel-refused:<platform>:<channel>`):
 - raised: the operator was told; nothing more is said until it is over.
 - cleared: not (or no longer) a problem. A missing row means the same.
 - watching: a feed that has never fetched successfully was first seen failing at `changed_at`
@@ -22,6 +24,8 @@ from typing import Literal
 NoticeStateName = Literal["raised", "cleared", "watching"]
 FEED_PREFIX = "feed-down:"
 RULE_PREFIX = "rule-silent:"
+CHANNEL_PREFIX = "channel-refused:"
+PLATFORM_NAMES = {"slack": "Slack", "discord": "Discord", "console": "Console"}
 MIN_FAILED_POLLS = 2  # one failed poll is never "down for a day" (e.g. the first poll after a long stop)
 MAX_ERROR_CHARS = 200
 
@@ -47,6 +51,24 @@ class RuleActivity:
     name: str
     last_match_at: float | None = None
     since: float | None = None
+
+
+@dataclass(frozen=True)
+class ChannelRefusals:
+    """A channel some of whose alerts a platform refused for good recently (unknown channel, missing
+    access, bad token, a message refused even as plain text): the latest refusal, its error, and
+    the latest alert delivered there. `channel` has any token redacted."""
+
+    platform: str
+    channel: str
+    last_refused_at: float
+    last_error: str
+    last_sent_at: float | None = None
+
+    @property
+    def refusing(self) -> bool:
+        """Nothing has got through since the latest refusal."""
+        return self.last_sent_at is None or self.last_sent_at < self.last_refused_at
 
 
 @dataclass(frozen=True)
@@ -81,8 +103,9 @@ def decide_notices(
     states: Mapping[str, NoticeState],
     now: float,
     policy: NoticePolicy,
+    channels: Iterable[ChannelRefusals] = (),
 ) -> list[NoticeChange]:
-    """The notice changes due now, feeds first, each key at most once.
+    """The notice changes due now, feeds first, then rules, then channels, each key at most once.
 
     `polling_since` is when the bot first fetched any feed successfully (None: never); rules are
     judged only after it has been polling for `rule_silent_after`, so a fresh install pages nobody.
@@ -100,6 +123,12 @@ def decide_notices(
         key = RULE_PREFIX + rule.name
         seen.add(key)
         change = _decide_rule(rule, states.get(key), polling_since, now, policy)
+        if change is not None:
+            changes.append(change)
+    for channel in channels:
+        key = channel_key(channel)
+        seen.add(key)
+        change = _decide_channel(channel, states.get(key), now)
         if change is not None:
             changes.append(change)
     for key, state in sorted(states.items()):
@@ -161,6 +190,39 @@ def _decide_rule(
     if now - quiet_since >= policy.rule_silent_after:
         return NoticeChange(key=key, state="raised", at=now, text=rule_silent_text(rule, now - quiet_since))
     return None
+
+
+def channel_key(channel: ChannelRefusals) -> str:
+    return f"{CHANNEL_PREFIX}{channel.platform}:{channel.channel}"
+
+
+def _decide_channel(channel: ChannelRefusals, current: NoticeState | None, now: float) -> NoticeChange | None:
+    """Raised at the first refusal (retrying cannot help, so there is nothing to wait for); cleared
+    once an alert is delivered there after that."""
+    key = channel_key(channel)
+    raised = current is not None and current.state == "raised"
+    if channel.refusing and not raised:
+        return NoticeChange(key=key, state="raised", at=now, text=channel_refused_text(channel))
+    if not channel.refusing and raised and current is not None:
+        return NoticeChange(key=key, state="cleared", at=now, text=channel_back_text(channel, current, now))
+    return None
+
+
+def channel_refused_text(channel: ChannelRefusals) -> str:
+    return (
+        f"{_channel_name(channel)} refuses alerts, so they are not retried: {_one_line(channel.last_error)}"
+    )
+
+
+def channel_back_text(channel: ChannelRefusals, raised: NoticeState, now: float) -> str:
+    return (
+        f"{_channel_name(channel)} takes alerts again (reported refusing "
+        f"{format_span(now - raised.changed_at)} ago)"
+    )
+
+
+def _channel_name(channel: ChannelRefusals) -> str:
+    return f"{PLATFORM_NAMES.get(channel.platform, channel.platform)} channel {channel.channel}"
 
 
 def feed_down_text(feed: FeedHealth, failing_for: float) -> str:

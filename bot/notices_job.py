@@ -1,5 +1,6 @@
-"""The scheduled notice check: read feed and rule health, decide (bot.notices), post to the admin
-channel, and record each state change only once its message was accepted.
+"""The scheduled notice check: read feed and rule health and channels' refusals, decide
+(bot.notices), post to the admin channel, and record each state change only once its message was
+accepted.
 
 A failed send records nothing, so the same notice is tried again on the next run; a sent one is
 recorded at once, so it is never sent twice (short of a crash between the send and the record).
@@ -17,6 +18,7 @@ from bot.config import BotConfig
 from bot.delivery import AlertSender
 from bot.notices import FeedHealth, NoticeChange, NoticePolicy, RuleActivity, decide_notices
 from bot.store.notices import (
+    channel_refusals,
     feed_health_rows,
     notice_states,
     polling_since,
@@ -27,6 +29,7 @@ from bot.store.notices import (
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 1800  # under Discord's 2,000 and well under Slack's limits
+REFUSALS_LOOKBACK = 7 * 86400.0  # as long as `status` counts a channel's failed alerts
 
 
 async def check_notices(
@@ -55,6 +58,7 @@ async def check_notices(
             feed_down_after=config.settings.notices.feed_down_after,
             rule_silent_after=config.settings.notices.rule_silent_after,
         ),
+        channels=channel_refusals(db, since=now - REFUSALS_LOOKBACK),
     )
     for change in changes:
         if change.text is None:

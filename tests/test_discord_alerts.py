@@ -177,7 +177,7 @@ async def test_500_once_is_retried_inside_discord_py(fake: FakeDiscord, sender: 
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(403, 50013), (403, 50001), (400, 50035)],
+    [(403, 50013), (403, 50001)],
 )
 async def test_refusals_are_not_retried(
     fake: FakeDiscord, sender: DiscordAlertSender, status: int, code: int
@@ -188,6 +188,31 @@ async def test_refusals_are_not_retried(
     assert not caught.value.retryable
     assert caught.value.code == str(code)
     assert posts(fake, "/messages") == 1
+
+
+async def test_a_refused_embed_is_sent_again_as_plain_text_with_the_delivery_key(
+    fake: FakeDiscord, sender: DiscordAlertSender
+) -> None:
+    fake.fail_next(400, code=50035, message="Invalid Form Body")
+    message_id = await sender.send_alert(str(CHANNEL), make_alert())
+    [recorded] = fake.of_kind("channel")
+    assert message_id == recorded.message_id and "embeds" not in recorded.payload
+    content = recorded.payload["content"]
+    assert content.startswith(
+        "**Bezos's Project Prometheus buys a robotics maker**\n<https://news.example/prometheus>"
+    )
+    assert content.endswith("-# Matched: prometheus · nb1-i1")
+    assert await sender.find_sent(str(CHANNEL), "nb1-i1", 0) == message_id
+
+
+async def test_a_form_body_refused_after_the_plain_fallback_is_permanent(
+    fake: FakeDiscord, sender: DiscordAlertSender
+) -> None:
+    fake.fail_next(400, code=50035, message="Invalid Form Body", times=2)
+    with pytest.raises(DeliveryError) as caught:
+        await sender.send_alert(str(CHANNEL), make_alert())
+    assert (caught.value.retryable, caught.value.code) == (False, "50035")
+    assert posts(fake, "/messages") == 2 and fake.messages == []
 
 
 async def test_unknown_channel_is_a_permanent_error(fake: FakeDiscord, sender: DiscordAlertSender) -> None:

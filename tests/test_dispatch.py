@@ -13,7 +13,7 @@ import pytest
 
 from bot.delivery import delivery_key
 from bot.dispatch import Dispatcher, retry_delay
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, UncheckableChannel
 from bot.model import Alert
 from bot.store import open_database, transaction
 from tests.conftest import TestClock
@@ -189,15 +189,45 @@ async def test_interrupted_send_found_in_channel_history_is_not_posted_again(db)
     assert statuses(db) == [(posted, "sent", "ts-from-history"), (lost, "sent", "ts-1")]
 
 
-async def test_interrupted_send_that_cannot_be_checked_is_never_repeated(db):
+async def test_interrupted_send_that_cannot_be_checked_is_sent_again(db):
     clock = TestClock(time.time())
     queue(db, 1, created_at=clock.now)
     with transaction(db):
         db.execute("UPDATE deliveries SET status = 'sending', claimed_at = ?", [clock.now])
     sender = RecordingSender()  # no find_sent: nothing to check against
     await Dispatcher(db, {"slack": sender}, clock=clock, pace={}).run_once()
-    assert sender.sent == []
-    assert statuses(db)[0][1:] == ("sent", "unconfirmed")
+    assert sender.sent == [("alert", "Story 1")]  # at least once: a duplicate beats a lost alert
+    assert statuses(db)[0][1:] == ("sent", "ts-1")
+
+
+async def test_a_channel_that_cannot_be_looked_at_gets_the_send_again(db):
+    clock = TestClock(time.time())
+    queue(db, 1, created_at=clock.now)
+    with transaction(db):
+        db.execute("UPDATE deliveries SET status = 'sending', claimed_at = ?", [clock.now])
+
+    class NoAccess(FindingSender):
+        async def find_sent(self, channel: str, key: str, since: float) -> str | None:
+            raise UncheckableChannel("no bot token")
+
+    sender = NoAccess({})
+    await Dispatcher(db, {"slack": sender}, clock=clock, pace={}).run_once()
+    assert sender.sent == [("alert", "Story 1")]
+
+
+async def test_a_channel_that_cannot_be_looked_at_right_now_waits(db):
+    clock = TestClock(time.time())
+    queue(db, 1, created_at=clock.now)
+    with transaction(db):
+        db.execute("UPDATE deliveries SET status = 'sending', claimed_at = ?", [clock.now])
+
+    class Down(FindingSender):
+        async def find_sent(self, channel: str, key: str, since: float) -> str | None:
+            raise DeliveryError("HTTP 503", retryable=True)
+
+    sender = Down({})
+    await Dispatcher(db, {"slack": sender}, clock=clock, pace={}).run_once()
+    assert sender.sent == [] and statuses(db)[0][1] == "sending"
 
 
 def test_delivery_key_fits_discord_nonce_limit():
@@ -221,7 +251,32 @@ async def test_an_ambiguous_failure_is_checked_before_anything_is_sent_again(db)
     await dispatcher.run_once()
     assert statuses(db) == [(delivery, "sending", None)]
     await dispatcher.run_once()
+    assert statuses(db) == [(delivery, "sending", None)]  # settled after a backoff, like a retry
+    clock.advance(retry_delay(1, None))
+    await dispatcher.run_once()
     assert statuses(db) == [(delivery, "sent", "ts-accepted")]
+
+
+async def test_an_unexpected_exception_from_an_adapter_is_settled_after_a_backoff_not_lost(db):
+    clock = TestClock(time.time())
+    delivery = queue(db, 1, created_at=clock.now)
+
+    class Buggy(FindingSender):
+        async def send_alert(self, channel: str, alert: Alert) -> str:
+            if not self.sent:
+                self.sent.append(("crashed", alert.item.title))
+                raise TypeError("string indices must be integers")  # e.g. an unreadable answer
+            return await super().send_alert(channel, alert)
+
+    sender = Buggy({})
+    dispatcher = Dispatcher(db, {"slack": sender}, clock=clock, pace={})
+    report = await dispatcher.run_once()
+    assert (report.retrying, report.failed) == (1, 0)
+    (status, error) = db.execute("SELECT status, last_error FROM deliveries").fetchone()
+    assert status == "sending" and error == "TypeError: string indices must be integers"
+    clock.advance(retry_delay(1, None))
+    await dispatcher.run_once()
+    assert statuses(db) == [(delivery, "sent", "ts-2")]  # looked for, not found, sent again
 
 
 async def test_channel_problems_name_the_channel_and_the_reason(db):

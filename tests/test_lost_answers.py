@@ -6,8 +6,6 @@ forwards the post and then drops the connection.
 
 from __future__ import annotations
 
-import aiohttp
-
 from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
 from bot.adapters.slack import SlackAlertSender, make_slack_client
 from bot.model import Alert, Item
@@ -59,16 +57,15 @@ async def test_discord_repost_after_a_lost_answer_returns_the_first_message():
         upstream=base.removesuffix("/api/v10"), rate=1.0, faults=("drop_after",), budget=1
     ).start()
     set_discord_api_url(f"{proxy.url}/api/v10")
-    async with aiohttp.ClientSession() as session:
-        sender = DiscordAlertSender(token="test-bot-token", session=session, retry_delay=0.05)
-        try:
-            await sender.start()
-            message_id = await sender.send_alert(str(CHANNEL), alert())
-        finally:
-            await sender.close()
-            set_discord_api_url(None)
-            await proxy.close()
-            await discord.close()
+    sender = DiscordAlertSender(token="test-bot-token", retry_delay=0.05)
+    try:
+        await sender.start()
+        message_id = await sender.send_alert(str(CHANNEL), alert())
+    finally:
+        await sender.close()
+        set_discord_api_url(None)
+        await proxy.close()
+        await discord.close()
     assert proxy.injected["drop_after"] == 1
     assert [m.message_id for m in discord.messages] == [message_id]  # the retry carried the same nonce
     assert discord.messages[0].payload["nonce"] == "nb7-abcdef0123"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.notices import (
+    ChannelRefusals,
     FeedHealth,
     NoticePolicy,
     NoticeState,
@@ -21,7 +22,7 @@ def feed(**fields: object) -> FeedHealth:
     return FeedHealth(url=FEED, name="TechCrunch AI", **fields)  # type: ignore[arg-type]
 
 
-def decide(feeds=(), rules=(), states=(), *, polling_since=NOW - 30 * DAY, now=NOW):  # type: ignore[no-untyped-def]
+def decide(feeds=(), rules=(), states=(), *, polling_since=NOW - 30 * DAY, now=NOW, channels=()):  # type: ignore[no-untyped-def]
     return decide_notices(
         feeds=feeds,
         rules=rules,
@@ -29,6 +30,7 @@ def decide(feeds=(), rules=(), states=(), *, polling_since=NOW - 30 * DAY, now=N
         states={state.key: state for state in states},
         now=now,
         policy=POLICY,
+        channels=channels,
     )
 
 
@@ -144,3 +146,37 @@ def test_format_span_reads_naturally():
         "2 days",
         "8 days",
     ]
+
+
+GONE = "channel-refused:slack:C0GONE"
+
+
+def refusals(**fields: object) -> ChannelRefusals:
+    defaults: dict[str, object] = {
+        "last_refused_at": NOW - 60,
+        "last_error": "channel_not_found: Slack refused: channel_not_found: channel not found",
+    }
+    return ChannelRefusals(platform="slack", channel="C0GONE", **{**defaults, **fields})  # type: ignore[arg-type]
+
+
+def test_a_channel_refusing_alerts_is_reported_at_once_and_only_once():
+    (change,) = decide(channels=[refusals()])
+    assert (change.key, change.state) == (GONE, "raised")
+    assert change.text == (
+        "Slack channel C0GONE refuses alerts, so they are not retried: "
+        "channel_not_found: Slack refused: channel_not_found: channel not found"
+    )
+    assert decide(channels=[refusals(last_refused_at=NOW)], states=[raised(GONE, NOW - 60)]) == []
+
+
+def test_a_refusing_channel_that_takes_an_alert_again_is_reported_back_once():
+    back = refusals(last_sent_at=NOW - 10)
+    (change,) = decide(channels=[back], states=[raised(GONE, NOW - 2 * HOUR)])
+    assert (change.key, change.state) == (GONE, "cleared")
+    assert change.text == "Slack channel C0GONE takes alerts again (reported refusing 2 hours ago)"
+    assert decide(channels=[back]) == []  # delivered since its last refusal: nothing to say
+
+
+def test_a_refusal_notice_whose_failures_aged_out_is_dropped_silently():
+    (change,) = decide(channels=[], states=[raised(GONE, NOW - 8 * DAY)])
+    assert (change.key, change.state, change.text) == (GONE, "cleared", None)

@@ -108,9 +108,11 @@ async def test_an_edit_refused_for_now_is_redone_by_the_next_round(db, slack: Fa
     update = queue(db, 2, created_at=now - 1, kind="update", parent_id=alert, source="Reuters")
     slack.fail_next("chat.update", status=503, times=3)  # every try of the first edit fails
 
-    rounds = dispatcher(db, sender_for(slack))
+    clock = TestClock(time.time())
+    rounds = Dispatcher(db, {"slack": sender_for(slack)}, clock=clock, pace={})
     await rounds.run_once()  # the alert, the reply, and an edit that does not go through
     assert statuses(db)[1][:2] == (update, "sending")  # claimed until recovery settles it
+    clock.advance(3600)  # past the backoff of a send whose outcome is unknown
     await rounds.run_once()
 
     [alert_ts] = [ts for ts, body in slack.posted.items() if not body.get("thread_ts")]

@@ -213,11 +213,20 @@ async def test_wrong_token_is_refused_by_slack_and_not_retried(fake: FakeSlackAP
     assert fake.calls["chat.postMessage"] == 1
 
 
-async def test_message_specific_refusal_is_not_retried(fake: FakeSlackAPI) -> None:
+async def test_message_refused_as_blocks_is_sent_as_plain_text(fake: FakeSlackAPI) -> None:
     fake.fail_next("chat.postMessage", error="invalid_blocks")
+    await sender_for(fake).send_alert(CHANNEL, make_alert())
+    [message] = fake.messages
+    assert "blocks" not in message and message["text"] == "Project Prometheus raises $6.2B — Example News"
+    assert message["metadata"]["event_payload"]["delivery_key"] == "nb7-i1"
+
+
+async def test_message_refused_again_as_plain_text_is_not_retried(fake: FakeSlackAPI) -> None:
+    fake.fail_next("chat.postMessage", error="invalid_blocks", times=2)
     with pytest.raises(DeliveryError) as raised:
         await sender_for(fake).send_alert(CHANNEL, make_alert())
     assert (raised.value.retryable, raised.value.code) == (False, "invalid_blocks")
+    assert fake.calls["chat.postMessage"] == 2 and fake.messages == []
 
 
 async def test_token_never_reaches_the_logs(fake: FakeSlackAPI, caplog: pytest.LogCaptureFixture) -> None:

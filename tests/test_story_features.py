@@ -126,14 +126,20 @@ def test_wire_prefixes_are_not_part_of_the_headline() -> None:
     )
 
 
-def test_different_actions_on_one_company_are_different_events() -> None:
+def test_different_events_in_the_same_boilerplate_are_kept_apart() -> None:
     office = story_features(
         "Bezos's Project Prometheus, co-led by Vik Bajaj, opens Munich office to court German automakers"
     )
     stake = story_features(
         "Bezos's Project Prometheus, co-led by Vik Bajaj, buys stake in Japanese machine tool company"
     )
-    verdict = judge(office, stake)
+    assert not judge(office, stake).same
+
+
+def test_different_actions_on_one_counterparty_are_different_events() -> None:
+    partner = story_features("Project Prometheus partners with Halvorsen Defense on drone airframes")
+    buys = story_features("Project Prometheus buys Halvorsen Defense drone unit")
+    verdict = judge(partner, buys)
     assert not verdict.same and verdict.reason.startswith("different actions")
 
 

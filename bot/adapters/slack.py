@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import CommandHandler, delivery_key
-from bot.errors import CommandError, DeliveryError
+from bot.errors import CommandError, DeliveryError, UncheckableChannel
 from bot.model import Alert, CommandRequest, Reply
 from bot.render.slack import (
     render_slack_alert,
@@ -58,6 +58,8 @@ FATAL_ERRORS = {
 }
 # Slack-side trouble worth another try (answered with HTTP 200 and ok=false).
 TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+# ...of which Slack documents that "some aspect of the operation" may have succeeded.
+MAYBE_DONE_ERRORS = {"internal_error", "fatal_error"}
 
 METADATA_EVENT = "news_alert"  # message metadata event type carrying the delivery key
 BACKOFF_BASE = 0.5  # seconds: 0.5, 1, 2 ... between attempts after a 5xx or network error
@@ -89,7 +91,12 @@ def _retry_after(headers: Any) -> float:
 
 
 def _classify(exc: SlackApiError, attempt: int) -> tuple[DeliveryError, float]:
-    """Turn a refused call into (the error to raise, seconds to wait before retrying)."""
+    """Turn a refused call into (the error to raise, seconds to wait before retrying).
+
+    Only what Slack states is final (an error code it sends back) is `retryable=False`; a 5xx or an
+    answer without a Slack error code (an empty or cut-short body, an HTML page) may hide a posted
+    message, so it is retryable and ambiguous.
+    """
     response = exc.response
     # A SlackApiError carries a SlackResponse, or aiohttp's response when the body was not JSON.
     status = int(getattr(response, "status_code", None) or getattr(response, "status", None) or 0)
@@ -103,20 +110,27 @@ def _classify(exc: SlackApiError, attempt: int) -> tuple[DeliveryError, float]:
         return DeliveryError(
             f"Slack rate limit; retry after {wait:g}s", retryable=True, retry_after=wait, code="ratelimited"
         ), wait
-    if status >= 500 or (status != 200 and not code):
-        return DeliveryError(
-            f"Slack answered HTTP {status}",
-            retryable=True,
-            retry_after=backoff,
-            code=f"http_{status}",
-            ambiguous=status >= 500,  # Slack may have posted the message before failing
-        ), backoff
     if code in FATAL_ERRORS:
         return DeliveryError(f"Slack refused: {code}: {FATAL_ERRORS[code]}", retryable=False, code=code), 0.0
     if code in TRANSIENT_ERRORS:
-        return DeliveryError(f"Slack failed: {code}", retryable=True, retry_after=backoff, code=code), backoff
-    # Anything else (invalid_blocks, msg_too_long, ...) is about this message: retrying won't help.
-    return DeliveryError(f"Slack refused the message: {code or status}", retryable=False, code=code), 0.0
+        return DeliveryError(
+            f"Slack failed: {code}",
+            retryable=True,
+            retry_after=backoff,
+            code=code,
+            ambiguous=code in MAYBE_DONE_ERRORS,
+        ), backoff
+    if code and status < 500:
+        # Anything else (invalid_blocks, msg_too_long, ...) is about this message: retrying won't help.
+        return DeliveryError(f"Slack refused the message: {code}", retryable=False, code=code), 0.0
+    if status != 200:  # a 5xx, or a status Slack does not use for its errors (a proxy's page)
+        return _unreadable(f"Slack answered HTTP {status}", backoff, f"http_{status}"), backoff
+    return _unreadable("Slack's answer was unreadable", backoff), backoff
+
+
+def _unreadable(message: str, wait: float, code: str = "unreadable_answer") -> DeliveryError:
+    """An answer that does not say what happened: the message may have been posted."""
+    return DeliveryError(message, retryable=True, retry_after=wait, code=code, ambiguous=True)
 
 
 class SlackAlertSender:
@@ -154,7 +168,7 @@ class SlackAlertSender:
     ) -> str | None:
         """The ts of a message this bot posted to `channel` (or in the thread `thread_ts`) after `since`
         carrying delivery `key` in its metadata (conversations.history / .replies; needs the
-        channels:history scope)."""
+        channels:history scope: a refusal raises UncheckableChannel)."""
         oldest = f"{max(since, 0):.6f}"
         try:
             if thread_ts:
@@ -167,10 +181,12 @@ class SlackAlertSender:
                 )
         except SlackApiError as exc:
             error, _ = _classify(exc, 1)
-            raise error from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            if error.retryable:
+                raise error from None
+            raise UncheckableChannel(f"Slack refuses to show this channel's history: {error}") from None
+        except Exception as exc:  # network trouble, or an answer slack-sdk could not read
             raise DeliveryError(
-                f"network error reading Slack history: {type(exc).__name__}", retryable=True, code="network"
+                f"could not read Slack history: {type(exc).__name__}", retryable=True, code="network"
             ) from None
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
@@ -238,12 +254,25 @@ class SlackAlertSender:
         """chat.postMessage with this class's retry policy; returns the message ts.
 
         With a delivery `key` the message carries it in its metadata, and after an ambiguous failure
-        (the connection dropped or Slack answered 5xx: the message may have been posted) the channel
-        history is checked for it before trying again, so a lost answer never becomes a second post.
+        (the connection dropped, Slack answered 5xx or something unreadable: the message may have
+        been posted) the channel history is checked for it before trying again, so a lost answer
+        never becomes a second post. A message Slack refuses as such (invalid_blocks, ...) is sent
+        once more as its plain text, without blocks; refused again, that is final.
         """
-        started = time.time()
         if key is not None:
             extra["metadata"] = _metadata(key)
+        try:
+            return await self._post_with_retries(channel, payload, what, key, extra)
+        except DeliveryError as error:
+            if error.retryable or error.code in FATAL_ERRORS or not payload.get("blocks"):
+                raise
+            log.warning("slack: %s to %s refused (%s); sending it as plain text", what, channel, error.code)
+        return await self._post_with_retries(channel, {"text": payload["text"]}, what, key, extra)
+
+    async def _post_with_retries(
+        self, channel: str, payload: dict[str, Any], what: str, key: str | None, extra: dict[str, Any]
+    ) -> str:
+        started = time.time()
 
         async def look_in_history(error: DeliveryError) -> str | None:
             assert key is not None
@@ -253,7 +282,7 @@ class SlackAlertSender:
             lambda: self._client.chat_postMessage(
                 channel=channel,
                 text=payload["text"],
-                blocks=payload["blocks"],
+                blocks=payload.get("blocks"),
                 unfurl_links=False,  # the alert already shows the story; no preview card
                 unfurl_media=False,
                 **extra,
@@ -272,8 +301,10 @@ class SlackAlertSender:
     ) -> str:
         """Run one Web API call with this class's retry policy; returns the message ts it answers.
 
-        `check_first`, after an ambiguous failure, looks for the message the failed try may have
-        posted; when it finds one, its ts is returned instead of trying again."""
+        Only an error code Slack states ends the retries (see `_classify`); anything else, an answer
+        slack-sdk could not read included, is retried. `check_first`, after an ambiguous failure,
+        looks for the message the failed try may have posted; when it finds one, its ts is returned
+        instead of trying again."""
         attempt = 0
         error: DeliveryError | None = None
         while True:
@@ -282,27 +313,27 @@ class SlackAlertSender:
                 found = await check_first(error)
                 if found:
                     return found
+            wait = BACKOFF_BASE * 2 ** (attempt - 1)
             try:
                 response = await call()
+                ts = response.get("ts")
             except SlackApiError as exc:
                 error, wait = _classify(exc, attempt)
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                wait = BACKOFF_BASE * 2 ** (attempt - 1)
+            except aiohttp.ClientConnectorError as exc:  # no connection: nothing was posted
                 error = DeliveryError(
                     f"network error talking to Slack: {type(exc).__name__}",
                     retryable=True,
                     retry_after=wait,
                     code="network",
-                    # no connection means no post; a connection lost mid-request may have posted
-                    ambiguous=not isinstance(exc, aiohttp.ClientConnectorError),
                 )
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:  # lost mid-request: may be posted
+                error = _unreadable(f"network error talking to Slack: {type(exc).__name__}", wait, "network")
+            except Exception as exc:  # an answer slack-sdk could not read (wrong content type, ...)
+                error = _unreadable(f"Slack's answer was unreadable: {type(exc).__name__}", wait)
             else:
-                ts = response.get("ts")
-                if not isinstance(ts, str) or not ts:
-                    raise DeliveryError(
-                        "Slack answered ok without a message ts", retryable=False, code="no_ts"
-                    )
-                return ts
+                if isinstance(ts, str) and ts:
+                    return ts
+                error = _unreadable("Slack answered ok without a message ts", wait)
 
             if not error.retryable or attempt >= self._max_attempts or wait > self._max_wait:
                 log.warning("slack: %s to %s failed: %s", what, channel, error)

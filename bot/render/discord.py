@@ -63,8 +63,11 @@ def highlight_terms(text: str, terms: Iterable[str]) -> str:
     return highlight(text, terms_pattern(terms), escape_discord, lambda escaped: f"**{escaped}**")
 
 
-def render_discord_alert(alert: Alert, rule_colors: Mapping[str, int] | None = None) -> discord.Embed:
-    """One embed per alert: linked title, source, published time, summary with terms in bold."""
+def render_discord_alert(
+    alert: Alert, rule_colors: Mapping[str, int] | None = None, key: str | None = None
+) -> discord.Embed:
+    """One embed per alert: linked title, source, published time, summary with terms in bold, and
+    the matched rules in the footer, followed by the delivery `key` when given."""
     item = alert.item
     colors = rule_colors or {}
     color = next((colors[r] for r in alert.rules if r in colors), DEFAULT_COLOR)
@@ -79,23 +82,57 @@ def render_discord_alert(alert: Alert, rule_colors: Mapping[str, int] | None = N
         embed.set_author(name=fit(source, AUTHOR_MAX, escape_discord))
     if item.summary:
         embed.description = fit(item.summary, DESCRIPTION_MAX, lambda s: highlight_terms(s, alert.terms))
-    if alert.rules:
-        room = min(FOOTER_MAX, EMBED_TOTAL_MAX - len(embed))  # the 6,000 total binds before 2,048 can
-        embed.set_footer(text=fit("Matched: " + ", ".join(alert.rules), room, escape_discord))
+    footer = _footer(alert, key, min(FOOTER_MAX, EMBED_TOTAL_MAX - len(embed)))  # 6,000 binds first
+    if footer:
+        embed.set_footer(text=footer)
     return embed
+
+
+KEY_SEPARATOR = " · "
+
+
+def _footer(alert: Alert, key: str | None, room: int) -> str:
+    """ "Matched: <rules> · <key>". The key is how the bot recognises its own post when it must look
+    for one whose answer was lost (a webhook message has no nonce): last, in small grey text."""
+    tail = KEY_SEPARATOR + key if key else ""
+    rules = "Matched: " + ", ".join(alert.rules) if alert.rules else ""
+    matched = fit(rules, max(0, room - len(tail)), escape_discord) if rules else ""
+    return (matched + tail).removeprefix(KEY_SEPARATOR)
+
+
+def carries_delivery_key(texts: Iterable[str | None], key: str) -> bool:
+    """Whether one of a message's texts (its content, its embeds' footers) ends with the delivery
+    `key`, where render_discord_alert and render_discord_plain_alert put it."""
+    return any(text.split()[-1:] == [key] for text in texts if text)
+
+
+PLAIN_FOOTER_MAX = 300
+
+
+def render_discord_plain_alert(alert: Alert, key: str) -> str:
+    """The alert as plain message content, for when Discord refuses its embed: the headline in bold,
+    the link (in <>, so no preview card), and the footer as subtext, delivery key last."""
+    lines = [f"**{fit(alert.item.title or '(untitled)', TITLE_MAX, escape_discord)}**"]
+    url = safe_url(alert.item.link)
+    if url and len(url) <= CONTENT_MAX - TITLE_MAX * 2 - PLAIN_FOOTER_MAX - 20:
+        lines.append(f"<{url}>")
+    lines.append("-# " + _footer(alert, key, PLAIN_FOOTER_MAX))
+    return "\n".join(lines)
 
 
 ALSO_REPORTED = "Also reported by"
 
 
-def render_discord_update(alert: Alert, rule_colors: Mapping[str, int] | None = None) -> discord.Embed:
+def render_discord_update(
+    alert: Alert, rule_colors: Mapping[str, int] | None = None, key: str | None = None
+) -> discord.Embed:
     """The original alert's embed plus an "Also reported by" field listing every later copy.
 
     The list is cut to the field's 1,024 characters; copies that do not fit are counted in a
     closing "… and N more" line. When the alert already fills most of the embed's 6,000
     characters, its summary is shortened to make room for the list.
     """
-    embed = render_discord_alert(alert, rule_colors)
+    embed = render_discord_alert(alert, rule_colors, key)
     if not alert.also_reported:
         return embed
     value = _copies_list(alert.also_reported, FIELD_VALUE_MAX)
@@ -104,7 +141,7 @@ def render_discord_update(alert: Alert, rule_colors: Mapping[str, int] | None = 
         overflow = len(embed) + len(ALSO_REPORTED) + len(value) - EMBED_TOTAL_MAX
         summary = truncate(summary, max(0, len(summary) - overflow - 20))
         shorter = replace(alert, item=replace(alert.item, summary=summary))
-        embed = render_discord_alert(shorter, rule_colors)
+        embed = render_discord_alert(shorter, rule_colors, key)
     embed.add_field(name=ALSO_REPORTED, value=value, inline=False)
     return embed
 

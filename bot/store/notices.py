@@ -1,5 +1,6 @@
 """The `notices` table (one row per notice key: raised, cleared or watching) and the reads that
-feed the notice decisions: feeds' health, rules' last matches and chat-edit times, polling start.
+feed the notice decisions: feeds' health, rules' last matches and chat-edit times, polling start,
+channels' refusals.
 
 Reads and writes only; what to raise or clear is decided in bot.notices.
 """
@@ -10,7 +11,8 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from bot.notices import NoticeState
+from bot.logs import redact_tokens
+from bot.notices import ChannelRefusals, NoticeState
 from bot.store.db import transaction
 
 
@@ -65,3 +67,23 @@ def polling_since(db: Database) -> float | None:
     """When the bot first fetched any feed successfully: how long it has been watching."""
     value = db.execute("SELECT min(first_success_at) FROM feeds").fetchone()[0]
     return None if value is None else float(value)
+
+
+def channel_refusals(db: Database, *, since: float) -> list[ChannelRefusals]:
+    """Channels with an alert refused for good after `since` (a failed row that was sent, so not
+    an update whose alert failed), with the latest error and the latest delivery there."""
+    rows = db.execute(
+        "SELECT f.platform, f.channel, f.refused_at,"
+        " (SELECT last_error FROM deliveries WHERE platform = f.platform AND channel = f.channel"
+        "  AND status = 'failed' AND claimed_at IS NOT NULL ORDER BY claimed_at DESC, id DESC LIMIT 1),"
+        " (SELECT max(sent_at) FROM deliveries WHERE platform = f.platform AND channel = f.channel"
+        "  AND status = 'sent')"
+        " FROM (SELECT platform, channel, max(claimed_at) AS refused_at FROM deliveries"
+        "  WHERE status = 'failed' AND claimed_at >= ? GROUP BY platform, channel) AS f"
+        " ORDER BY f.platform, f.channel",
+        [since],
+    ).fetchall()
+    return [
+        ChannelRefusals(platform, redact_tokens(channel), refused_at, error or "", sent_at)
+        for platform, channel, refused_at, error, sent_at in rows
+    ]

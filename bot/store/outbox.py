@@ -2,8 +2,9 @@
 
 Row life: pending -> sending (claimed just before the send, attempt counted) -> sent (with the
 platform's message reference), or back to pending with a later next_attempt_at after a retryable
-failure, or failed for good. A row still 'sending' when the process starts was interrupted mid-send:
-see bot.recovery for how it is settled without posting twice. Kinds: 'alert' (a story's first post to
+failure, or failed for good. A row may stay 'sending' when nobody knows whether the platform took
+it: a send whose answer was lost or unreadable (left so until next_attempt_at, a backoff), or one
+interrupted by a crash. bot.recovery settles those without posting twice where it can look. Kinds: 'alert' (a story's first post to
 a channel), 'update' (another outlet's copy of a story, sent after its parent alert), and rows folded
 into a catch-up digest are marked sent with the digest's reference.
 """
@@ -179,6 +180,18 @@ def mark_retry(db: Database, delivery_id: int, *, error: str, next_attempt_at: f
         )
 
 
+def mark_unsettled(db: Database, delivery_ids: Collection[int], *, error: str, settle_at: float) -> None:
+    """Leave claimed rows 'sending' (the platform may have posted them) for bot.recovery to settle
+    at `settle_at`: found -> sent; not found, or no way to look -> sent again."""
+    ids = list(delivery_ids)
+    marks = ",".join("?" * len(ids))
+    with transaction(db):
+        db.execute(
+            f"UPDATE deliveries SET last_error = ?, next_attempt_at = ? WHERE id IN ({marks}) AND status = 'sending'",
+            [error, settle_at, *ids],
+        )
+
+
 def mark_failed(db: Database, delivery_id: int, *, error: str) -> None:
     with transaction(db):
         db.execute(
@@ -191,9 +204,11 @@ def claimed_at(db: Database, delivery_id: int) -> float | None:
     return row[0] if row else None
 
 
-def interrupted(db: Database) -> list[DueDelivery]:
-    """Rows left 'sending' by a crash or kill: each may or may not have reached the platform."""
-    return [_due(row) for row in db.query(f"{_SELECT} WHERE d.status = 'sending' ORDER BY d.id")]
+def unsettled(db: Database, *, now: float) -> list[DueDelivery]:
+    """Rows left 'sending' whose time to be settled has come: each may or may not have reached the
+    platform (a crash or kill mid-send: at once; an unknown outcome: after its backoff)."""
+    rows = db.query(f"{_SELECT} WHERE d.status = 'sending' AND d.next_attempt_at <= ? ORDER BY d.id", [now])
+    return [_due(row) for row in rows]
 
 
 def queue_depth(db: Database) -> int:
@@ -209,17 +224,18 @@ class ChannelProblem:
     platform: str
     channel: str
     failed: int  # refused for good in the last week (bad channel, missing permission, bad token)
-    retrying: int  # waiting to be tried again after an error
+    retrying: int  # waiting to be tried (or settled) again after an error
     last_error: str
 
 
 def channel_problems(db: Database, *, now: float, days: float = 7) -> list[ChannelProblem]:
     rows = db.execute(
         "SELECT platform, channel,"
-        " sum(status = 'failed' AND created_at >= ?), sum(status = 'pending' AND last_error IS NOT NULL),"
+        " sum(status = 'failed' AND created_at >= ?),"
+        " sum(status IN ('pending', 'sending') AND last_error IS NOT NULL),"
         " (SELECT last_error FROM deliveries AS latest WHERE latest.platform = d.platform"
         "  AND latest.channel = d.channel AND latest.last_error IS NOT NULL ORDER BY latest.id DESC LIMIT 1)"
-        " FROM deliveries AS d WHERE last_error IS NOT NULL AND status IN ('failed', 'pending')"
+        " FROM deliveries AS d WHERE last_error IS NOT NULL AND status IN ('failed', 'pending', 'sending')"
         " GROUP BY platform, channel",
         [now - days * 86400],
     ).fetchall()

@@ -1,12 +1,17 @@
 """A fake Discord REST API on 127.0.0.1 for tests, reached through the real discord.py client.
 
-Serves what the bot uses: login (GET /users/@me, /oauth2/applications/@me), channel messages,
-message edits (PATCH of a channel's or webhook's own message, recorded in `edits`), webhook
-execute, interaction callbacks, followups (webhooks/<application id>/<interaction token>) and
-command sync. It records every request and every message, answers exactly
-`Content-Type: application/json` (discord.py decodes nothing else), and checks embeds against
-Discord's limits like the real API (50035 when exceeded). Failures are queued on demand:
-429 with retry_after (with or without a `Via` header), 5xx, 403 missing access/permissions.
+Serves what the bot uses: login (GET /users/@me, /oauth2/applications/@me), channel messages
+(posted, and read back newest first like GET /channels/<id>/messages), message edits (PATCH of a
+channel's or webhook's own message, recorded in `edits`), webhook execute and GET (which names the
+webhook's channel: `webhook_channels`), interaction callbacks, followups (webhooks/<application
+id>/<interaction token>) and command sync. It records every request and every message, gives
+messages time-ordered snowflake ids, answers exactly `Content-Type: application/json` (discord.py
+decodes nothing else), and checks embeds against Discord's limits like the real API (50035 when
+exceeded). Failures are queued on demand: 429 with retry_after (with or without a `Via` header),
+5xx, 403 missing access/permissions (`fail_next`); and garbled answers to posts, after taking them
+or not (`garble_next`, see tests/fakes/faults.py). Reading a channel: the bot reads channels in
+`channels`, except those in `unreadable` (403 50001) and `no_history` (an empty list, as Discord
+answers a bot without Read Message History).
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
 from aiohttp import web
+
+from tests.fakes.faults import Garble, garbled
 
 APPLICATION_ID = 424242424242424242
 BOT_USER_ID = 111111111111111111
@@ -35,6 +43,7 @@ class Recorded:
     payload: dict[str, Any]
     message_id: str
     at: float
+    channel_id: int = 0  # where the message shows (a webhook's messages show in its channel)
 
 
 @dataclass
@@ -45,6 +54,7 @@ class Failure:
     retry_after: float | None = None
     via: bool = True
     path_contains: str = ""
+    method: str = "POST"  # PATCH for edits, GET for history reads
 
 
 @dataclass
@@ -52,13 +62,17 @@ class FakeDiscord:
     tokens: set[str] = field(default_factory=lambda: {"test-bot-token"})
     channels: set[int] = field(default_factory=set)
     webhooks: dict[int, str] = field(default_factory=dict)
+    webhook_channels: dict[int, int] = field(default_factory=dict)  # webhook id -> its channel id
+    unreadable: set[int] = field(default_factory=set)  # the bot may post but not view: 403 50001
+    no_history: set[int] = field(default_factory=set)  # no Read Message History: reads return []
     interaction_tokens: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, float]] = field(default_factory=list)  # method, path, time
     messages: list[Recorded] = field(default_factory=list)
     edits: list[Recorded] = field(default_factory=list)  # accepted PATCHes; message_id = the edited one
     synced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "global" or guild id
     _failures: list[Failure] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(900000000000000001))
+    _garbles: list[Garble] = field(default_factory=list)
+    _last_id: int = 0
     _runner: web.AppRunner | None = None
     base_url: str = ""
     gateway_url: str = ""  # a gateway that refuses every session (close 4004), so nothing reconnects
@@ -69,7 +83,9 @@ class FakeDiscord:
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._channel_message)
+        app.router.add_get("/api/v10/channels/{channel_id}/messages", self._channel_history)
         app.router.add_post("/api/v10/webhooks/{webhook_id}/{token}", self._webhook_execute)
+        app.router.add_get("/api/v10/webhooks/{webhook_id}/{token}", self._webhook_get)
         app.router.add_delete("/api/v10/webhooks/{webhook_id}/{token}/messages/@original", self._delete)
         app.router.add_patch("/api/v10/channels/{channel_id}/messages/{message_id}", self._channel_edit)
         app.router.add_patch(
@@ -93,8 +109,20 @@ class FakeDiscord:
 
     def fail_next(self, status: int, *, times: int = 1, **kw: Any) -> None:
         """Answer the next `times` message-sending requests (optionally only paths containing
-        `path_contains`) with this failure instead of success."""
+        `path_contains`; `method="GET"` for history reads) with this failure instead of success."""
         self._failures.extend(Failure(status, **kw) for _ in range(times))
+
+    def garble_next(
+        self, kind: str, *, accept: bool = True, times: int = 1, path_contains: str = "", method: str = "POST"
+    ) -> None:
+        """Answer the next `times` message posts (or `method` requests; optionally only paths
+        containing `path_contains`) with the garbled answer `kind`; with `accept` the message is
+        posted first, as if Discord took it and the answer went wrong on the way back."""
+        self._garbles.extend(Garble(kind, accept, path_contains, method) for _ in range(times))
+
+    def posted_to(self, channel_id: int) -> list[Recorded]:
+        """Messages that show in `channel_id`: the bot's own posts and its webhooks' posts."""
+        return [m for m in self.messages if m.channel_id == channel_id]
 
     def of_kind(self, kind: str) -> list[Recorded]:
         return [m for m in self.messages if m.kind == kind]
@@ -157,10 +185,43 @@ class FakeDiscord:
             return await self._post_message(request, "followup", token, 0)
         if self.webhooks.get(hook_id) != token:
             return _json({"message": "Unknown Webhook", "code": 10015}, 404)
-        response = await self._post_message(request, "webhook", str(hook_id), 0)
+        response = await self._post_message(
+            request, "webhook", str(hook_id), self.webhook_channels.get(hook_id, 0)
+        )
         if response.status == 200 and request.query.get("wait") not in ("true", "1", "True"):
             return web.Response(status=204)
         return response
+
+    async def _webhook_get(self, request: web.Request) -> web.Response:
+        self._log(request)
+        hook_id, token = int(request.match_info["webhook_id"]), request.match_info["token"]
+        if self.webhooks.get(hook_id) != token:
+            return _json({"message": "Unknown Webhook", "code": 10015}, 404)
+        return _json(_webhook(hook_id, token, self.webhook_channels.get(hook_id)))
+
+    async def _channel_history(self, request: web.Request) -> web.Response:
+        """GET /channels/<id>/messages: newest first; `after` gives the oldest `limit` after it."""
+        self._log(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        channel_id = int(request.match_info["channel_id"])
+        if channel_id not in self.channels or channel_id in self.unreadable:
+            return _json({"message": "Missing Access", "code": 50001}, 403)
+        if channel_id in self.no_history:
+            return _json([])
+        failure = self._take_failure(request)
+        if failure is not None:
+            return _failure_response(failure)
+        garble = self._take_garble(request)
+        limit = int(request.query.get("limit", 50))
+        after, before = int(request.query.get("after", 0)), int(request.query.get("before", 2**64))
+        found = sorted(
+            (m for m in self.posted_to(channel_id) if after < int(m.message_id) < before),
+            key=lambda m: int(m.message_id),
+        )
+        found = found[:limit] if "after" in request.query else found[-limit:]
+        answer = _json([_recorded_message(m) for m in reversed(found)])
+        return garbled(garble.kind, bytes(answer.body), request) if garble is not None else answer
 
     async def _channel_edit(self, request: web.Request) -> web.Response:
         refused = self._refuse_channel(request)
@@ -180,7 +241,7 @@ class FakeDiscord:
         self, request: web.Request, kind: str, target: str, channel_id: int
     ) -> web.Response:
         """Like Discord: only a message this channel (or webhook) posted can be edited there."""
-        failure = self._take_failure(request.path)
+        failure = self._take_failure(request)
         if failure is not None:
             return _failure_response(failure)
         message_id = request.match_info["message_id"]
@@ -192,7 +253,7 @@ class FakeDiscord:
         problem = _validate(payload)
         if problem:
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
-        self.edits.append(Recorded(kind, target, payload, message_id, time.monotonic()))
+        self.edits.append(Recorded(kind, target, payload, message_id, time.monotonic(), channel_id))
         message = _message(message_id, channel_id, payload)
         message["edited_timestamp"] = "2026-01-01T00:01:00.000000+00:00"
         return _json(message)
@@ -206,7 +267,7 @@ class FakeDiscord:
         problem = _validate(data) if body.get("type") == 4 else None
         if problem:
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
-        message_id = str(next(self._ids))
+        message_id = self._next_id()
         self.messages.append(
             Recorded("callback", request.match_info["interaction_id"], body, message_id, time.monotonic())
         )
@@ -234,7 +295,7 @@ class FakeDiscord:
         commands = await request.json()
         self.synced[request.match_info.get("guild_id", "global")] = commands
         out = [
-            {**c, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID), "version": "1"}
+            {**c, "id": self._next_id(), "application_id": str(APPLICATION_ID), "version": "1"}
             for c in commands
         ]
         return _json(out)
@@ -244,9 +305,20 @@ class FakeDiscord:
     async def _post_message(
         self, request: web.Request, kind: str, target: str, channel_id: int
     ) -> web.Response:
-        failure = self._take_failure(request.path)
+        failure = self._take_failure(request)
         if failure is not None:
             return _failure_response(failure)
+        garble = self._take_garble(request)
+        if garble is not None and not garble.accept:
+            return garbled(garble.kind, b"", request)
+        response = await self._accept_message(request, kind, target, channel_id)
+        if garble is not None:
+            return garbled(garble.kind, response.body if isinstance(response.body, bytes) else b"", request)
+        return response
+
+    async def _accept_message(
+        self, request: web.Request, kind: str, target: str, channel_id: int
+    ) -> web.Response:
         payload = await request.json()
         problem = _validate(payload)
         if problem:
@@ -255,15 +327,26 @@ class FakeDiscord:
         if nonce and payload.get("enforce_nonce"):  # Discord returns the earlier message, posts nothing
             for earlier in self.messages:
                 if earlier.target == target and earlier.payload.get("nonce") == nonce:
-                    return _json(_message(earlier.message_id, channel_id, earlier.payload))
-        message_id = str(next(self._ids))
-        self.messages.append(Recorded(kind, target, payload, message_id, time.monotonic()))
-        return _json(_message(message_id, channel_id, payload))
+                    return _json(_recorded_message(earlier))
+        recorded = Recorded(kind, target, payload, self._next_id(), time.monotonic(), channel_id)
+        self.messages.append(recorded)
+        return _json(_recorded_message(recorded))
 
-    def _take_failure(self, path: str) -> Failure | None:
+    def _next_id(self) -> str:
+        """A snowflake from the clock, as Discord's are (GET messages `after` compares them)."""
+        self._last_id = max(self._last_id + 1, discord.utils.time_snowflake(datetime.now(UTC)))
+        return str(self._last_id)
+
+    def _take_failure(self, request: web.Request) -> Failure | None:
         for index, failure in enumerate(self._failures):
-            if failure.path_contains in path:
+            if _applies(failure.method, failure.path_contains, request):
                 return self._failures.pop(index)
+        return None
+
+    def _take_garble(self, request: web.Request) -> Garble | None:
+        for index, garble in enumerate(self._garbles):
+            if _applies(garble.method, garble.path_contains, request):
+                return self._garbles.pop(index)
         return None
 
     def _authorised(self, request: web.Request) -> bool:
@@ -272,6 +355,11 @@ class FakeDiscord:
 
     def _log(self, request: web.Request) -> None:
         self.requests.append((request.method, request.path, time.monotonic()))
+
+
+def _applies(method: str, path_contains: str, request: web.Request) -> bool:
+    edit = method == "POST" and request.method == "PATCH"  # edits fail like posts unless told apart
+    return (method == request.method or edit) and path_contains in request.path
 
 
 def _failure_response(failure: Failure) -> web.Response:
@@ -305,6 +393,27 @@ def _user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
         "avatar": None,
         "bot": bot,
     }
+
+
+def _webhook(hook_id: int, token: str, channel_id: int | None) -> dict[str, Any]:
+    return {
+        "id": str(hook_id),
+        "type": 1,
+        "token": token,
+        "channel_id": str(channel_id) if channel_id else None,
+        "guild_id": str(GUILD),
+        "name": "News alerts",
+        "avatar": None,
+        "application_id": None,
+    }
+
+
+def _recorded_message(recorded: Recorded) -> dict[str, Any]:
+    message = _message(recorded.message_id, recorded.channel_id, recorded.payload)
+    if recorded.kind == "webhook":  # Discord shows webhook posts as written by the webhook
+        message["webhook_id"] = recorded.target
+        message["author"] = _user(int(recorded.target), "News alerts", bot=True)
+    return message
 
 
 def _message(message_id: str, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:

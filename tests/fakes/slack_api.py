@@ -4,8 +4,9 @@ An aiohttp server on 127.0.0.1 with an ephemeral port, reached by the real slack
 slack-bolt clients (point them at `api_url`). It answers auth.test, records chat.postMessage
 calls (thread replies too: `replies(ts)` lists those with that thread_ts) and chat.update edits
 (`updates`; the edited message in `posted` shows the new text and blocks), counts every call per
-method, and fails calls on demand (`fail_next`): a 429 with a
-Retry-After, a Slack error code, a 5xx, or a dropped connection. `response_url(...)` gives a
+method, and fails calls on demand (`fail_next`): a 429 with a Retry-After, a Slack error code, a
+5xx, a dropped connection, or a garbled answer (tests/fakes/faults.py) given after the call was
+carried out (`accept=True`: the message is posted) or instead of it. `response_url(...)` gives a
 URL whose POSTs are recorded in `responses`, for slash-command `respond()`.
 
 Socket Mode: apps.connections.open hands out `ws://127.0.0.1:<port>/socket`; `send_envelope`
@@ -24,6 +25,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.faults import GARBLES, garbled
+
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
 
@@ -34,6 +37,8 @@ class Failure:
     error: str | None = None  # Slack's "error" code in an ok=false body
     retry_after: str | None = None  # Retry-After header, verbatim (may be "0.5")
     disconnect: bool = False  # close the connection without answering
+    garble: str | None = None  # answer like this (tests/fakes/faults.py) ...
+    accept: bool = False  # ... after carrying out the call (the message is posted), or instead of it
 
 
 class FakeSlackAPI:
@@ -100,12 +105,16 @@ class FakeSlackAPI:
         error: str | None = None,
         retry_after: str | None = None,
         disconnect: bool = False,
+        garble: str | None = None,
+        accept: bool = False,
         times: int = 1,
     ) -> None:
         """Make the next `times` calls to `method` fail this way (then answer normally)."""
+        if garble is not None and garble not in GARBLES:
+            raise ValueError(f"unknown garble {garble!r}")
         queue = self._failures.setdefault(method, deque())
         for _ in range(times):
-            queue.append(Failure(status, error, retry_after, disconnect))
+            queue.append(Failure(status, error, retry_after, disconnect, garble, accept))
 
     def replies(self, thread_ts: str) -> list[dict[str, Any]]:
         """Accepted messages posted in the thread of message `thread_ts`, oldest first."""
@@ -133,8 +142,13 @@ class FakeSlackAPI:
         )
 
         queue = self._failures.get(method)
-        if queue:
-            failure = queue.popleft()
+        failure = queue.popleft() if queue else None
+        if failure is not None and failure.garble is not None:
+            if not failure.accept:
+                return garbled(failure.garble, b"", request)
+            answer = self._answer(method, auth, body)
+            return garbled(failure.garble, answer.body if isinstance(answer.body, bytes) else b"", request)
+        if failure is not None:
             if failure.disconnect:
                 assert request.transport is not None
                 request.transport.close()
@@ -145,7 +159,10 @@ class FakeSlackAPI:
             if failure.status >= 500:
                 return web.Response(status=failure.status, text="upstream trouble", headers=headers)
             return web.json_response({"ok": False, "error": failure.error or "fatal_error"}, headers=headers)
+        return self._answer(method, auth, body)
 
+    def _answer(self, method: str, auth: str, body: dict[str, Any]) -> web.Response:
+        """The real answer to a Web API call, carrying it out (posting a message, reading history)."""
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if auth != f"Bearer {expected}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
