@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from bot.model import Item
 from bot.normalise import normalise_entry
+from bot.rules.jsonl import json_objects
 from bot.store import transaction
 from bot.store.items import insert_new_items
 from bot.store.stories import best_candidate, compare_with_stories, group_item, prune_story_index
@@ -28,23 +29,15 @@ FEED_URL = "group://stdin"
 
 def group_jsonl(lines: Iterable[str], db: Database, *, explain: bool = False) -> Iterator[str]:
     clock = 0.0
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            report = json.loads(line)
-        except ValueError as error:
-            yield _dump({"id": None, "error": f"line {number}: not valid JSON ({error})"})
+    for number, report in json_objects(lines):
+        if isinstance(report, str):  # a line that is not a JSON object: the reason
+            yield _dump({"id": None, "error": f"line {number}: {report}"})
             continue
         problem = _problem(report)
         if problem:
-            report_id = report.get("id") if isinstance(report, dict) else None
-            yield _dump(
-                {
-                    "id": report_id if isinstance(report_id, str | int) else None,
-                    "error": f"line {number}: {problem}",
-                }
-            )
+            report_id = report.get("id")
+            shown_id = report_id if isinstance(report_id, str | int) else None
+            yield _dump({"id": shown_id, "error": f"line {number}: {problem}"})
             continue
         published = _when(report.get("published"))
         clock = max(clock, published.timestamp()) if published else clock
@@ -105,9 +98,7 @@ def _when(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _problem(report: Any) -> str:
-    if not isinstance(report, dict):
-        return "expected a JSON object"
+def _problem(report: dict[str, Any]) -> str:
     if "id" not in report or not isinstance(report["id"], str | int) or isinstance(report["id"], bool):
         return '"id" is missing or not a string or number'
     for key in ("title", "summary", "link", "source", "published"):

@@ -15,16 +15,9 @@ from bot.rules.ruleset import RuleSet
 
 
 def match_jsonl(lines: Iterable[str], ruleset: RuleSet) -> Iterator[str]:
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as error:
-            yield _dump({"id": None, "error": f"line {number}: not valid JSON ({error})"})
-            continue
-        if not isinstance(item, dict):
-            yield _dump({"id": None, "error": f"line {number}: expected a JSON object"})
+    for number, item in json_objects(lines):
+        if isinstance(item, str):  # a line that is not a JSON object: the reason
+            yield _dump({"id": None, "error": f"line {number}: {item}"})
             continue
         item_id = item.get("id")
         problem = _problem(item)
@@ -36,6 +29,19 @@ def match_jsonl(lines: Iterable[str], ruleset: RuleSet) -> Iterator[str]:
         terms = dict.fromkeys(term for m in matches for term in m.terms)
         rules = [m.rule for m in matches]
         yield _dump({"id": item_id, "matched": bool(matches), "rules": rules, "terms": list(terms)})
+
+
+def json_objects(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, the line's JSON object) for each non-blank line, or (number, why it is not one)."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as error:
+            yield number, f"not valid JSON ({error})"
+            continue
+        yield number, value if isinstance(value, dict) else "expected a JSON object"
 
 
 def _problem(item: dict[str, Any]) -> str:
