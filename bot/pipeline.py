@@ -164,14 +164,17 @@ class Pipeline:
         report.fetched += 1
         body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
         if result.not_modified or body_hash is None or body_hash == state.body_hash:
-            # 304, or the same bytes from a server that ignores conditional requests: nothing to parse
+            # 304, or the same bytes from a server that ignores conditional requests: nothing to parse,
+            # and what the last parse of these bytes warned about still holds
             if result.not_modified:
                 report.not_modified += 1
             else:
                 report.unchanged_body += 1
             record_fetch(
                 self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
-                error_count=0, succeeded=True, etag=result.etag, last_modified=result.last_modified,
+                error_count=0, succeeded=True, error=state.warning,
+                error_kind="warning" if state.warning else None, etag=result.etag,
+                last_modified=result.last_modified,
             )  # fmt: skip
             return
 
@@ -186,6 +189,8 @@ class Pipeline:
             failure = FeedFailure(parsed.error_kind or "parse", parsed.error or "", result.status)
             self._record_failure(config, feed, state, failure, report)
             return
+        if parsed.warning:
+            log.warning("feed %s: %s", feed.name or feed.url, parsed.warning)
         # The items, their outbox rows and the feed's new validators commit together: a crash in between
         # cannot leave the body recorded as seen with its items unstored.
         async with self._store_turn:

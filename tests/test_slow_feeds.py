@@ -7,12 +7,16 @@ per-feed deadline), the real pipeline, parser workers, SQLite file and console a
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+from bot.parse import MAX_ENTRIES
 from bot.service import Service
 from bot.store.feeds import feed_health
-from tests.conftest import TestClock
+from tests.conftest import ConfigDir, TestClock
 from tests.fakes.feed_server import rss
+from tests.test_cli import bot_env, run_bot
+from tests.test_commands_helpers import Harness
 from tests.test_pipeline import story
 
 DEADLINE = 3.0  # fetch.total_timeout in these tests; the drip alone would take minutes
@@ -73,5 +77,34 @@ async def test_a_feed_in_flight_is_not_fetched_again_by_an_overlapping_cycle(
     report = await asyncio.wait_for(first, DEADLINE + 2)
     assert report.failed == 1 and not report.offline
     assert len(feed_server.hits("/drip.xml")) == 1 and len(feed_server.hits("/good.xml")) == 2
-    third = await bot.pipeline.run_cycle()  # once the slow cycle is over the feed is polled as usual
-    assert third.feeds_due == 0  # both just recorded: due again only after their interval or backoff
+    third = await bot.pipeline.run_cycle()
+    assert third.feeds_due == 0  # both recorded: each is due again after its own interval or backoff
+
+
+async def test_a_feed_cut_at_the_entry_limit_shows_in_status_and_the_log(
+    feed_server, config_dir: ConfigDir, make_bot, tmp_path, caplog
+):
+    entries = [story(n) for n in range(MAX_ENTRIES + 20)]
+    url = feed_server.serve("/long.xml", rss(entries), etag='"v1"')
+    config_dir.write(feeds=[{"url": url, "name": "Long feed"}])
+    clock = TestClock(time.time())
+    bot = make_bot(config_dir, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="bot.pipeline"):
+        report = await bot.pipeline.run_cycle()
+    cut = f"cut to {MAX_ENTRIES} of {MAX_ENTRIES + 20} entries"
+    assert report.new_items == MAX_ENTRIES and report.failed == 0
+    assert any(cut in message and "Long feed" in message for message in caplog.messages)
+
+    clock.advance(3600)
+    assert (await bot.pipeline.run_cycle()).not_modified == 1  # a 304 keeps the warning: same body
+    [row] = feed_health(bot.db)
+    assert row["last_error_kind"] == "warning" and row["last_error"] == cut and row["error_count"] == 0
+
+    code, out, _ = await run_bot("status", env=bot_env(config_dir, tmp_path / "bot.db"))
+    assert code == 0 and f"warning: {cut}" in out and "1 feeds, 0 failing" in out
+
+    harness = Harness(config_dir.path, tmp_path / "bot.db")
+    reply = await harness.run("status")
+    harness.db.conn.close()
+    assert {f.name: f.value for f in reply.fields}["Feeds"] == "1 healthy"
+    assert reply.lines == (f"Long feed: warning: {cut}",)
