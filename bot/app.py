@@ -144,17 +144,21 @@ class Bot:
     parser: ParsePool
     senders: dict[str, AlertSender] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+    _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
 
     @property
     def pipeline(self) -> Pipeline:
-        return Pipeline(
-            db=self.db,
-            http=self.http,
-            parser=self.parser,
-            load_config=self.config.effective,
-            reachable=self.can_deliver,
-            clock=self.clock,
-        )
+        """One pipeline per bot: it knows which feeds are in flight, so overlapping cycles share it."""
+        if self._pipeline is None:
+            self._pipeline = Pipeline(
+                db=self.db,
+                http=self.http,
+                parser=self.parser,
+                load_config=self.config.effective,
+                reachable=self.can_deliver,
+                clock=lambda: self.clock(),  # read at each call: tests and the bench set their own clock
+            )
+        return self._pipeline
 
     def can_deliver(self, platform: str, channel: str) -> bool:
         """Whether a connected adapter can post to this channel (Discord channel ids need the bot token)."""

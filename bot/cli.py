@@ -136,10 +136,12 @@ def _status(args: argparse.Namespace) -> int:
     print(f"{'feed':<48} {'status':>6} {'errors':>6}  {'last fetch':<17} {'next fetch':<17} last error")
     for row in rows:
         state = "off" if row["disabled_reason"] else str(row["last_status"] or "-")
+        note = row["disabled_reason"] or row["last_error"] or ""
+        if row["last_error_kind"] == "warning" and not row["disabled_reason"]:
+            note = f"warning: {note}"  # fetched and stored, but not all of it (e.g. entries cut)
         print(
             f"{(row['name'] or row['url'])[:48]:<48} {state:>6} {row['error_count']:>6}  "
-            f"{_when(row['last_fetch_at']):<17} {_when(row['next_fetch_at']):<17} "
-            f"{(row['disabled_reason'] or row['last_error'] or '')[:80]}"
+            f"{_when(row['last_fetch_at']):<17} {_when(row['next_fetch_at']):<17} {note[:80]}"
         )
     failing = sum(1 for row in rows if row["error_count"] or row["disabled_reason"])
     print(f"\n{len(rows)} feeds, {failing} failing; {queue_depth(db)} alerts queued")

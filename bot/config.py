@@ -94,6 +94,7 @@ class BacklogPolicy(_Strict):
 class FetchSettings(_Strict):
     connect_timeout: Seconds = 10
     read_timeout: Seconds = 30
+    total_timeout: Seconds = 30  # the whole fetch of one feed: bounds a server that drips bytes
     max_bytes: int = Field(default=5_000_000, ge=10_000)
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1, le=256)

@@ -1,7 +1,8 @@
 """Fetch one feed over HTTP, politely (I/O only; deciding what to do with the result is elsewhere).
 
-Conditional GET (ETag, Last-Modified), connect and read timeouts plus an overall deadline (a server
-that drips one byte at a time cannot hold a slot forever), a size cap enforced while streaming the
+Conditional GET (ETag, Last-Modified), connect and read timeouts plus a total deadline per feed
+(`fetch.total_timeout`: a server that drips one byte a second never trips the read timeout, so
+only a deadline on the whole fetch bounds it), a size cap enforced while streaming the
 decompressed body, gzip, bounded redirects and a clear User-Agent. Every outcome, failures included,
 is returned as a FetchResult value; nothing here raises for a bad feed.
 
@@ -90,7 +91,7 @@ async def fetch_feed(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     started = time.monotonic()
-    deadline = settings.connect_timeout + settings.read_timeout * 2
+    deadline = settings.total_timeout
     try:
         async with asyncio.timeout(deadline):
             return await _get(client, url, headers, settings, started, request_guard)

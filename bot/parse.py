@@ -88,10 +88,13 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str | None, now: da
         else:
             items.append(item)
 
-    warning = None
+    notes = []
+    if len(entries) > MAX_ENTRIES:  # said first: it must survive the cut to 300 characters below
+        notes.append(f"cut to {MAX_ENTRIES} of {len(entries)} entries")
     if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO):
         problem = parsed.get("bozo_exception")
-        warning = f"malformed feed, read what could be read: {type(problem).__name__}: {problem}"[:300]
+        notes.append(f"malformed feed, read what could be read: {type(problem).__name__}: {problem}")
+    warning = "; ".join(notes)[:300] or None
     return ParsedFeed(items=tuple(items), title=feed_title, warning=warning, skipped_entries=skipped)
 
 

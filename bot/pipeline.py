@@ -1,8 +1,10 @@
-"""One poll cycle, top-down: fetch due feeds, parse + normalise + match, store, enqueue.
+"""One poll cycle, top-down: for each due feed at once, fetch, parse + normalise + match, store, enqueue.
 
-The deciding steps are pure functions from other modules (feed_policy, parse, freshness, routing);
-this module sequences them and does the I/O. A failing feed becomes a recorded error on that feed's
-row and the cycle carries on with the others.
+Feeds never wait on each other: each feed is parsed, stored and its alerts queued as soon as its own
+fetch completes, and `on_enqueued` tells the service to send them now, so one slow server delays only
+itself (and at most by `fetch.total_timeout`). The deciding steps are pure functions from other
+modules (feed_policy, parse, freshness, routing); this module sequences them and does the I/O. A
+failing feed becomes a recorded error on that feed's row and the cycle carries on with the others.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -66,9 +69,13 @@ class Pipeline:
     load_config: Callable[[], BotConfig]  # the effective config: files plus chat edits
     reachable: Reachable
     clock: Callable[[], float]
+    on_enqueued: Callable[[], None] = lambda: None  # a feed's alerts were just queued (committed)
     # One feed's store step at a time: each is a short synchronous transaction, and taking turns
     # lets the event loop run other work (slash commands, signals) between feeds.
     _store_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Feeds being fetched or processed: a tick that comes while a slow feed is in flight polls the
+    # other due feeds, never that one a second time.
+    _in_flight: set[str] = field(default_factory=set)
 
     async def run_cycle(self) -> CycleReport:
         now = self.clock()
@@ -78,49 +85,73 @@ class Pipeline:
         feeds = [feed for feed in config.feeds if feed.enabled]
         ensure_feeds(self.db, [(feed.url, feed.name) for feed in feeds], now)
         states = feed_states(self.db, [feed.url for feed in feeds])
-        due = [feed for feed in feeds if _is_due(states[feed.url], now)]
+        due = [feed for feed in feeds if _is_due(states[feed.url], now) and feed.url not in self._in_flight]
         report.feeds_due = len(due)
         if not due:
             return report
 
-        fetched = await self._fetch_all(config, due, states)
-        if _looks_offline(fetched):
-            report.offline = True
-            postpone(self.db, [f.url for f in due], now + config.settings.tick, "network unreachable")
-            log.warning("all %d due feeds unreachable: treating it as our network being down", len(due))
-            return report
-
-        await asyncio.gather(
-            *(self._process(config, feed, states[feed.url], result, report) for feed, result in fetched)
-        )
+        with self._in_flight_while(due):
+            unreachable = await self._poll_each(config, due, states, report)
+            if _looks_offline(due, unreachable):
+                report.offline = True
+                postpone(self.db, [f.url for f in due], now + config.settings.tick, "network unreachable")
+                log.warning("all %d due feeds unreachable: treating it as our network being down", len(due))
+                return report
+            for feed, result in unreachable:
+                self._record_failure(config, feed, states[feed.url], _fetch_failure(result), report)
         return report
 
-    async def _fetch_all(
-        self, config: BotConfig, due: list[FeedConfig], states: dict[str, FeedState]
+    @contextmanager
+    def _in_flight_while(self, due: list[FeedConfig]) -> Iterator[None]:
+        urls = {feed.url for feed in due}
+        self._in_flight |= urls
+        try:
+            yield
+        finally:
+            self._in_flight -= urls
+
+    async def _poll_each(
+        self, config: BotConfig, due: list[FeedConfig], states: dict[str, FeedState], report: CycleReport
     ) -> list[tuple[FeedConfig, FetchResult]]:
+        """Fetch every due feed; each one answered is processed as soon as its own fetch completes.
+
+        Feeds that gave no HTTP answer are returned, not recorded: whether the fault is theirs or our
+        network's is known only once every due feed has answered or timed out."""
         settings = config.settings.fetch
         gate = asyncio.Semaphore(settings.concurrency)
         from_chat = set() if config.settings.allow_private_feed_hosts else chat_added_feeds(self.db)
+        unreachable: list[tuple[FeedConfig, FetchResult]] = []
 
-        async def one(feed: FeedConfig) -> tuple[FeedConfig, FetchResult]:
+        async def one(feed: FeedConfig) -> None:
             state = states[feed.url]
             guard = refuse_unsafe_hosts if feed.url in from_chat else None
-            async with gate:
+            async with gate:  # held for the fetch only: parsing and storing do not take a fetch slot
                 result = await fetch_feed(
                     self.http, feed.url, etag=state.etag, last_modified=state.last_modified, settings=settings,
                     request_guard=guard,
                 )  # fmt: skip
-            return feed, result
+            if result.unreachable:
+                unreachable.append((feed, result))  # in flight until recorded, at the cycle's end
+                return
+            try:
+                await self._process(config, feed, state, result, report)
+            finally:
+                self._in_flight.discard(feed.url)  # recorded: a later tick may poll it while others run
 
-        return await asyncio.gather(*(one(feed) for feed in due))
+        # Every feed finishes (each within its deadline) before a failure is raised, so no fetch or
+        # store outlives the cycle that marked its feed in flight.
+        outcomes = await asyncio.gather(*(one(feed) for feed in due), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return unreachable
 
     async def _process(
         self, config: BotConfig, feed: FeedConfig, state: FeedState, result: FetchResult, report: CycleReport
     ) -> None:
-        """Parse, match and store one fetched feed, and record its health."""
+        """Parse, match and store one fetched feed, queue its alerts, and record its health."""
         if result.error_kind is not None:
-            failure = FeedFailure(result.error_kind, result.error or "", result.status, result.retry_after)
-            self._record_failure(config, feed, state, failure, report)
+            self._record_failure(config, feed, state, _fetch_failure(result), report)
             return
         now = self.clock()
         interval = feed.interval or config.settings.poll_interval
@@ -133,14 +164,17 @@ class Pipeline:
         report.fetched += 1
         body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
         if result.not_modified or body_hash is None or body_hash == state.body_hash:
-            # 304, or the same bytes from a server that ignores conditional requests: nothing to parse
+            # 304, or the same bytes from a server that ignores conditional requests: nothing to parse,
+            # and what the last parse of these bytes warned about still holds
             if result.not_modified:
                 report.not_modified += 1
             else:
                 report.unchanged_body += 1
             record_fetch(
                 self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
-                error_count=0, succeeded=True, etag=result.etag, last_modified=result.last_modified,
+                error_count=0, succeeded=True, error=state.warning,
+                error_kind="warning" if state.warning else None, etag=result.etag,
+                last_modified=result.last_modified,
             )  # fmt: skip
             return
 
@@ -155,23 +189,30 @@ class Pipeline:
             failure = FeedFailure(parsed.error_kind or "parse", parsed.error or "", result.status)
             self._record_failure(config, feed, state, failure, report)
             return
+        if parsed.warning:
+            log.warning("feed %s: %s", feed.name or feed.url, parsed.warning)
         # The items, their outbox rows and the feed's new validators commit together: a crash in between
         # cannot leave the body recorded as seen with its items unstored.
         async with self._store_turn:
             with transaction(self.db):
-                new_count = self._store_and_enqueue(config, state, parsed, report)
+                new_count, queued = self._store_and_enqueue(config, state, parsed, report)
                 record_fetch(
                     self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
                     error_count=0, succeeded=True, error=parsed.warning,
                     error_kind="warning" if parsed.warning else None, etag=result.etag,
                     last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
                 )  # fmt: skip
+        if queued:
+            self.on_enqueued()  # committed: the dispatcher can send them now, not after the whole cycle
 
     def _store_and_enqueue(
         self, config: BotConfig, state: FeedState, parsed: ParsedFeed, report: CycleReport
-    ) -> int:
-        """Store new items, their matches and their outbox rows in one transaction (no await inside)."""
+    ) -> tuple[int, int]:
+        """Store new items, their matches and their outbox rows in one transaction (no await inside).
+
+        Returns how many items were new and how many deliveries were queued."""
         now = self.clock()
+        queued = 0
         settings = config.settings
         with transaction(self.db):
             new_items = insert_new_items(self.db, parsed.items, now=now, backlog=state.is_new)
@@ -196,11 +237,12 @@ class Pipeline:
                 if item.id in alertable_ids:
                     planned = plan_deliveries(matches, config.routes, self.reachable)
                     if story_id is None:
-                        report.enqueued += enqueue(self.db, item.id, planned, now=now)
+                        queued += enqueue(self.db, item.id, planned, now=now)
                     else:
-                        report.enqueued += enqueue_copy(self.db, item.id, story_id, planned, now=now)
+                        queued += enqueue_copy(self.db, item.id, story_id, planned, now=now)
         report.new_items += len(new_items)
-        return len(new_items)
+        report.enqueued += queued
+        return len(new_items), queued
 
     def _record_failure(
         self, config: BotConfig, feed: FeedConfig, state: FeedState, failure: FeedFailure, report: CycleReport
@@ -236,6 +278,10 @@ def _is_due(state: FeedState, now: float) -> bool:
     return state.disabled_reason is None and (state.next_fetch_at is None or state.next_fetch_at <= now)
 
 
-def _looks_offline(fetched: list[tuple[FeedConfig, FetchResult]]) -> bool:
+def _looks_offline(due: list[FeedConfig], unreachable: list[tuple[FeedConfig, FetchResult]]) -> bool:
     """Every due feed unreachable at once (and more than one of them): our network, not theirs."""
-    return len(fetched) >= 2 and all(result.unreachable for _, result in fetched)
+    return len(due) >= 2 and len(unreachable) == len(due)
+
+
+def _fetch_failure(result: FetchResult) -> FeedFailure:
+    return FeedFailure(result.error_kind or "network", result.error or "", result.status, result.retry_after)

@@ -1,5 +1,6 @@
-"""The long-running service: APScheduler drives the poll and dispatch jobs; platform listeners
-(Slack, Discord) run beside them; SIGTERM and Ctrl-C stop everything cleanly.
+"""The long-running service: APScheduler drives the poll and dispatch jobs, and a feed whose alerts
+were just queued wakes a dispatch round at once; platform listeners (Slack, Discord) run beside
+them; SIGTERM and Ctrl-C stop everything cleanly.
 
 Clean stop means: no new cycle starts, an in-flight send is allowed to finish (so its outbox row is
 marked), and whatever is still queued stays in the database for the next start.
@@ -35,40 +36,53 @@ class Service:
         self.bot = bot
         self.listeners = listeners or []
         self._dispatch_lock = asyncio.Lock()
-        self._poll_lock = asyncio.Lock()
+        self._dispatch_wanted = False
+        self._dispatch_soon: asyncio.Task[None] | None = None
+        self._stopping = False
         self.last_poll_at: float | None = None
         self.last_dispatch_at: float | None = None
         self.dispatcher = Dispatcher(
             bot.db, bot.senders, clock=time.time, digest_after=bot.config.file_config().settings.digest_after
         )
+        bot.pipeline.on_enqueued = self.wake_dispatch
 
     async def poll(self) -> None:
-        if self._poll_lock.locked():
-            return  # the scheduler also guards this; a manual trigger must not overlap either
-        async with self._poll_lock:
-            try:
-                report = await self.bot.pipeline.run_cycle()
-            except Exception:
-                log.exception("poll cycle failed")  # the next tick tries again
-                return
-            self.last_poll_at = time.time()
-            if report.feeds_due:
-                log.info(
-                    "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s",
-                    report.feeds_due,
-                    report.fetched,
-                    report.not_modified + report.unchanged_body,
-                    report.failed,
-                    report.new_items,
-                    report.matched_items,
-                    report.enqueued,
-                    " [offline]" if report.offline else "",
-                )
-        if report.enqueued:
+        # Cycles may overlap: one still waiting on a slow feed does not hold back the next tick, which
+        # polls the other due feeds (the pipeline never fetches one feed twice at once).
+        try:
+            report = await self.bot.pipeline.run_cycle()
+        except Exception:
+            log.exception("poll cycle failed")  # the next tick tries again
+            return
+        self.last_poll_at = time.time()
+        if report.feeds_due:
+            log.info(
+                "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s",
+                report.feeds_due,
+                report.fetched,
+                report.not_modified + report.unchanged_body,
+                report.failed,
+                report.new_items,
+                report.matched_items,
+                report.enqueued,
+                " [offline]" if report.offline else "",
+            )
+
+    def wake_dispatch(self) -> None:
+        """A feed's alerts were just queued: send them now, not at the next dispatch tick."""
+        self._dispatch_wanted = True
+        if self._dispatch_soon is None or self._dispatch_soon.done():
+            self._dispatch_soon = asyncio.ensure_future(self._dispatch_while_wanted())
+
+    async def _dispatch_while_wanted(self) -> None:
+        while self._dispatch_wanted:  # alerts queued while a round was running get a round of their own
+            self._dispatch_wanted = False
             await self.dispatch()
 
     async def dispatch(self) -> None:
         async with self._dispatch_lock:
+            if self._stopping:
+                return  # a round that was waiting for the lock does not start once stopping
             try:
                 report = await self.dispatcher.run_once()
             except Exception:
@@ -123,7 +137,14 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.tick)}
         )
         now = datetime.now().astimezone()
-        scheduler.add_job(self.poll, "interval", seconds=settings.tick, next_run_time=now, id="poll")
+        scheduler.add_job(
+            self.poll,
+            "interval",
+            seconds=settings.tick,
+            next_run_time=now,
+            id="poll",
+            max_instances=overlapping_cycles(settings),
+        )
         scheduler.add_job(
             self.dispatch,
             "interval",
@@ -153,6 +174,7 @@ class Service:
             await stop.wait()
         finally:
             log.info("stopping")
+            self._stopping = True
             scheduler.shutdown(wait=False)
             for task in tasks:
                 task.cancel()
@@ -164,3 +186,9 @@ class Service:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)
+
+
+def overlapping_cycles(settings: Settings) -> int:
+    """How many poll cycles may run at once: a cycle lasts about as long as its slowest feed, at most
+    `fetch.total_timeout` plus parsing, and the ticks during it poll the feeds not in flight."""
+    return int(settings.fetch.total_timeout // settings.tick) + 2

@@ -13,7 +13,9 @@ from tests.fakes.feed_server import rss
 
 @pytest.fixture
 def settings() -> FetchSettings:
-    return FetchSettings(connect_timeout=1, read_timeout=0.5, max_bytes=20_000, max_redirects=2)
+    return FetchSettings(
+        connect_timeout=1, read_timeout=0.5, total_timeout=1.5, max_bytes=20_000, max_redirects=2
+    )
 
 
 async def fetch(settings: FetchSettings, url: str, **kw):  # type: ignore[no-untyped-def]
@@ -49,12 +51,13 @@ async def test_a_hanging_server_times_out(feed_server, settings):
     assert result.error_kind == "timeout" and result.unreachable
 
 
-async def test_a_server_dripping_bytes_hits_the_overall_deadline(feed_server, settings):
+async def test_a_server_dripping_bytes_hits_the_total_deadline(feed_server, settings):
     url = feed_server.serve(
         "/drip.xml", b"a" * 200, drip_interval=0.1
-    )  # each read is quick; the whole is not
+    )  # each read is quick (well inside read_timeout); the whole would take 20 s
     result = await fetch(settings, url)
-    assert result.error_kind == "timeout"
+    assert result.error_kind == "timeout" and "within 1.5s" in (result.error or "")
+    assert 1.4 < result.elapsed < 2.5
 
 
 async def test_redirects_are_followed_but_bounded(feed_server, settings):

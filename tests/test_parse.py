@@ -7,7 +7,7 @@ import sys
 import textwrap
 from datetime import UTC, datetime
 
-from bot.parse import defuse_entities, parse_feed_bytes
+from bot.parse import MAX_ENTRIES, defuse_entities, parse_feed_bytes
 from tests.fakes.feed_server import rss
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -70,6 +70,13 @@ def test_items_without_links_or_guids_get_stable_ids():
 def test_entry_with_nothing_to_show_is_skipped():
     result = parse(rss([{"guid": "empty"}, {"title": "kept"}]))
     assert [i.title for i in result.items] == ["kept"] and result.skipped_entries == 1
+
+
+def test_a_feed_over_the_entry_limit_is_cut_with_a_warning():
+    result = parse(rss([{"title": f"Item {n}", "guid": f"g{n}"} for n in range(MAX_ENTRIES + 20)]))
+    assert result.ok and len(result.items) == MAX_ENTRIES
+    assert result.items[0].title == "Item 0"  # the first entries are kept: feeds list the newest first
+    assert result.warning == f"cut to {MAX_ENTRIES} of {MAX_ENTRIES + 20} entries"
 
 
 def test_odd_dates_are_tolerated():

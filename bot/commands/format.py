@@ -64,4 +64,13 @@ def feed_health(enabled: bool, row: dict[str, Any] | None, now: float) -> tuple[
         error = one_line(str(row.get("last_error") or row.get("last_error_kind") or "error"), 120)
         return "failing", f"{error} ({row['error_count']} failed polls in a row)"
     success = row.get("last_success_at")
-    return "healthy", "last success " + (format_age(now - success) if success else "never")
+    detail = "last success " + (format_age(now - success) if success else "never")
+    warning = feed_warning(row)
+    return "healthy", f"{detail}; {warning}" if warning else detail
+
+
+def feed_warning(row: dict[str, Any] | None) -> str | None:
+    """What a healthy feed's last parse warned about (entries cut at the limit, malformed XML)."""
+    if row is None or row.get("last_error_kind") != "warning" or not row.get("last_error"):
+        return None
+    return one_line(str(row["last_error"]), 120)

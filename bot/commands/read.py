@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.commands.context import Context, usage_error
 from bot.commands.figures import KeyFigure, extract_key_figures
-from bot.commands.format import feed_health, format_age, format_time, one_line, story_entry
+from bot.commands.format import feed_health, feed_warning, format_age, format_time, one_line, story_entry
 from bot.commands.help import usage_of
 from bot.commands.parse import ParsedCommand, fts_query
 from bot.errors import CommandError
@@ -135,9 +135,13 @@ def status(ctx: Context, cmd: ParsedCommand) -> Reply:
     feeds = ctx.config.feeds
     rows = feed_rows(ctx.db, [f.url for f in feeds])
     states: dict[str, list[tuple[str, str]]] = {}
+    warned: list[str] = []
     for feed in feeds:
         state, detail = feed_health(feed.enabled, rows.get(feed.url), ctx.now)
         states.setdefault(state, []).append((feed.name or feed.url, detail))
+        warning = feed_warning(rows.get(feed.url)) if state == "healthy" else None
+        if warning:
+            warned.append(f"{feed.name or feed.url}: warning: {warning}")
     last = counts.last_poll_at
     zone = ctx.config.settings.timezone
     last_poll = "never" if last is None else f"{format_time(last, zone)} ({format_age(ctx.now - last)})"
@@ -155,6 +159,9 @@ def status(ctx: Context, cmd: ParsedCommand) -> Reply:
     failing = [f"{name}: {detail}" for name, detail in states.get("failing", [])]
     lines = tuple(failing[:10]) + (
         (f"... and {len(failing) - 10} more failing",) if len(failing) > 10 else ()
+    )
+    lines += tuple(warned[:10]) + (
+        (f"... and {len(warned) - 10} more with warnings",) if len(warned) > 10 else ()
     )
     lines += tuple(
         f"{p.platform} {p.channel}: {p.failed} failed, {p.retrying} retrying: {p.last_error}"

@@ -22,6 +22,7 @@ class FeedState:
     first_success_at: float | None
     next_fetch_at: float | None
     disabled_reason: str | None
+    warning: str | None  # what the last parse of the current body warned about (e.g. entries cut)
 
     @property
     def is_new(self) -> bool:
@@ -48,7 +49,8 @@ def feed_states(db: Database, urls: Iterable[str]) -> dict[str, FeedState]:
     marks = ",".join("?" * len(wanted))
     rows = db.execute(
         "SELECT url, name, etag, last_modified, body_hash, error_count, first_success_at, next_fetch_at,"
-        f" disabled_reason FROM feeds WHERE url IN ({marks})",
+        " disabled_reason, CASE last_error_kind WHEN 'warning' THEN last_error END"
+        f" FROM feeds WHERE url IN ({marks})",
         wanted,
     ).fetchall()
     return {row[0]: FeedState(*row) for row in rows}
