@@ -73,25 +73,31 @@ def core() -> SmallCore:
 Serve = Callable[..., Awaitable[str]]
 
 
+@contextlib.asynccontextmanager
+async def serve_app(fake: FakeSlackAPI, handler: CommandHandler, **options: Any) -> AsyncIterator[str]:
+    """The app's HTTP-mode web app on 127.0.0.1 while in the block; yields its /slack/events URL."""
+    options.setdefault("process_before_response", True)
+    app = build_slack_app(
+        token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, handle_command=handler, **options
+    )
+    runner = web.AppRunner(app.web_app())
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def serve(fake: FakeSlackAPI) -> AsyncIterator[Serve]:
     """Start the app's HTTP-mode web app on 127.0.0.1 and return its /slack/events URL."""
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(handler: CommandHandler, **options: Any) -> str:
-        options.setdefault("process_before_response", True)
-        app = build_slack_app(
-            token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, handle_command=handler, **options
-        )
-        runner = web.AppRunner(app.web_app())
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+        async def start(handler: CommandHandler, **options: Any) -> str:
+            return await stack.enter_async_context(serve_app(fake, handler, **options))
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 def command_body(
