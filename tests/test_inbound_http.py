@@ -300,14 +300,16 @@ async def test_health_endpoints_still_answer_with_stray_headers_and_bodies(healt
     assert status < 500
 
 
-def test_every_inbound_server_is_built_on_the_hardened_app(tmp_path: Path) -> None:
+async def test_every_inbound_server_is_built_on_the_hardened_app(tmp_path: Path, fake: FakeSlackAPI) -> None:
     db = open_database(tmp_path / "bot.db")
     try:
         health_app = build_health_app(db, heartbeat=lambda: (None, None), stall_after=1)
     finally:
         db.conn.close()
-    assert refuse_malformed in health_app.middlewares
-    assert health_app._client_max_size <= 4096  # type: ignore[attr-defined]
+    slack_app = slack_web_app(make_app(fake, SmallCore()), SECRET)
+    for app, cap in ((health_app, 4096), (slack_app, MAX_BODY)):
+        assert refuse_malformed in app.middlewares
+        assert app._client_max_size == cap
 
 
 # -- header injection and broken HTTP, over a raw socket ---------------------------------------------
