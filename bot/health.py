@@ -1,6 +1,7 @@
 """The operator HTTP server: GET /healthz (are polling and dispatch alive?) and GET /metrics
 (Prometheus text format, see bot.metrics). Its own small aiohttp app on its own port, apart from
-Slack's. It only reads: the service's heartbeat, and the database through bot.metrics.
+Slack's. It only reads: the service's heartbeat, and the database through bot.metrics. Built on
+bot.inbound: anything else anyone sends it gets a 4xx (405 for another method, 404 elsewhere).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlite_utils import Database
 
+from bot.inbound import inbound_app
 from bot.metrics import Snapshot, database_file, render_metrics, render_metrics_from_file
 
 log = logging.getLogger(__name__)
+
+MAX_BODY = 4096  # GET only: no request here needs a body
 
 Heartbeat = Callable[[], tuple[float | None, float | None]]  # (last poll, last dispatch), epoch seconds
 FeedUrls = Callable[[], Collection[str]]
@@ -97,7 +101,7 @@ def build_health_app(
         # the classic text format: every Prometheus version reads it
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
-    app = web.Application()
+    app = inbound_app(max_body=MAX_BODY)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

@@ -61,8 +61,8 @@ async def connect_platforms(
                 token = env.slack_app_token
                 listeners.append(lambda: run_slack_socket_mode(app, token))
             else:
-                port = env.port
-                listeners.append(lambda: run_slack_http(app, port))
+                port, secret = env.port, env.slack_signing_secret
+                listeners.append(lambda: run_slack_http(app, port, signing_secret=secret))
 
     has_webhook_route = any(
         route.platform == "discord" and route.channel.startswith("http") for route in config.routes

@@ -1,7 +1,8 @@
 """The Bolt app: signed slash commands over HTTP mode, Socket Mode, and answers via response_url.
 
 Slack is played by tests/fakes/slack_api.py (Web API, response_url, Socket Mode WebSocket);
-commands arrive as real signed HTTP requests to bolt's aiohttp web app on 127.0.0.1.
+commands arrive as real signed HTTP requests to the HTTP-mode web app (bot.adapters.slack.slack_web_app,
+what `run_slack_http` serves) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.adapters.slack import build_slack_app, run_slack_http, run_slack_socket_mode
+from bot.adapters.slack import build_slack_app, run_slack_http, run_slack_socket_mode, slack_web_app
 from bot.delivery import CommandHandler
 from bot.errors import CommandError
 from bot.model import CommandRequest, Reply, ReplyEntry
@@ -73,25 +75,31 @@ def core() -> SmallCore:
 Serve = Callable[..., Awaitable[str]]
 
 
+@contextlib.asynccontextmanager
+async def serve_app(fake: FakeSlackAPI, handler: CommandHandler, **options: Any) -> AsyncIterator[str]:
+    """The app's HTTP-mode web app on 127.0.0.1 while in the block; yields its /slack/events URL."""
+    options.setdefault("process_before_response", True)
+    app = build_slack_app(
+        token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, handle_command=handler, **options
+    )
+    runner = web.AppRunner(slack_web_app(app, SECRET))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def serve(fake: FakeSlackAPI) -> AsyncIterator[Serve]:
     """Start the app's HTTP-mode web app on 127.0.0.1 and return its /slack/events URL."""
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(handler: CommandHandler, **options: Any) -> str:
-        options.setdefault("process_before_response", True)
-        app = build_slack_app(
-            token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, handle_command=handler, **options
-        )
-        runner = web.AppRunner(app.web_app())
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+        async def start(handler: CommandHandler, **options: Any) -> str:
+            return await stack.enter_async_context(serve_app(fake, handler, **options))
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 def command_body(
@@ -163,6 +171,20 @@ async def test_stale_timestamp_is_refused_even_when_correctly_signed(
     url = await serve(core)
     status, _ = await post_signed(url, command_body(fake, "latest"), timestamp=int(time.time()) - 600)
     assert status == 401
+    assert core.requests == []
+
+
+async def test_bolts_own_signature_check_still_refuses_a_forged_request(
+    fake: FakeSlackAPI, core: SmallCore
+) -> None:
+    # The web app checks the signature before Bolt sees a request; Bolt's own check stays on behind it.
+    app = make_app(fake, core, process_before_response=True)
+    body = urlencode(command_body(fake, "latest"))
+    stamp = str(int(time.time()))
+    forged = SignatureVerifier("not-the-secret").generate_signature(timestamp=stamp, body=body)
+    headers = {"x-slack-request-timestamp": stamp, "x-slack-signature": forged or ""}
+    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+    assert response.status == 401
     assert core.requests == []
 
 
@@ -278,7 +300,10 @@ async def test_http_mode_serves_signed_commands_on_the_port_until_cancelled(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = make_app(fake, core, process_before_response=True)
-    async with running(run_slack_http(app, port, host="127.0.0.1")), aiohttp.ClientSession() as session:
+    async with (
+        running(run_slack_http(app, port, host="127.0.0.1", signing_secret=SECRET)),
+        aiohttp.ClientSession() as session,
+    ):
         for _ in range(100):  # wait for the listener, at most ~5 s
             try:
                 async with session.get(f"{base}/healthz") as resp:

@@ -113,7 +113,7 @@ def parse_webhook_url(url: str) -> tuple[int, str] | None:
 
 def redact_discord_logs() -> None:
     """Install (once) a filter removing webhook/interaction tokens from discord.py's log lines."""
-    for name in ("discord.http", "discord.webhook.async_"):
+    for name in ("discord.http", "discord.webhook.async_", "discord.gateway"):  # gateway: interaction tokens
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())  # on the logger too: it holds even without setup_logging

@@ -14,21 +14,28 @@ import asyncio
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDictProxy
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import CommandHandler, delivery_key
 from bot.errors import CommandError, DeliveryError, UncheckableChannel
+from bot.inbound import MALFORMED_INPUT, describe, inbound_app
 from bot.model import Alert, CommandRequest, Reply
 from bot.render.slack import (
     render_slack_alert,
@@ -42,6 +49,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
+MAX_BODY = 256 * 1024  # Slack's payloads, a modal's whole state included, stay far below this
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # epoch seconds, as Slack sends them
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 # Errors no retry can fix: say what to do instead of retrying into a storm.
 FATAL_ERRORS = {
@@ -424,6 +434,16 @@ def build_slack_app(
         if result.status_code != 200:
             log.warning("slack: response_url answered HTTP %s: %s", result.status_code, result.body[:200])
 
+    @app.error
+    async def on_error(error: Exception) -> BoltResponse | None:
+        # Bolt answers 500 with a traceback for anything raised while it reads a request; a signed
+        # request Bolt cannot make sense of (a JSON list, a field of the wrong type) is a 400.
+        if not isinstance(error, MALFORMED_INPUT):
+            log.error("slack: request failed: %s", describe(error), exc_info=error)
+            return None
+        log.warning("slack: request refused as malformed: %s", describe(error))
+        return BoltResponse(status=400, body={"error": "malformed request"})
+
     return app
 
 
@@ -442,19 +462,55 @@ async def run_slack_socket_mode(app: AsyncApp, app_token: str) -> None:
         await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-async def run_slack_http(app: AsyncApp, port: int, host: str = "0.0.0.0") -> None:
-    """Serve `app` over HTTP on `host:port` at /slack/events until cancelled.
+def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: CIMultiDictProxy[str]) -> bool:
+    """Slack's v0 signature check over the raw body, made total: a missing, non-numeric, huge or
+    negative timestamp, a malformed signature or a body that is not UTF-8 is a bad signature (False),
+    never an exception; a timestamp over 5 minutes away is refused as a replay."""
+    stamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not _TIMESTAMP.fullmatch(stamp) or not _SIGNATURE.fullmatch(signature):
+        return False
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return verifier.is_valid(text, stamp, signature)
 
-    Bolt verifies each request's signature (X-Slack-Signature, v0) and refuses stale
-    timestamps. GET /healthz answers 200 for platform health checks.
+
+def slack_web_app(app: AsyncApp, signing_secret: str | None) -> web.Application:
+    """The HTTP-mode web app: POST /slack/events for `app`, GET /healthz for platform checks.
+
+    Built on bot.inbound (body cap, 4xx for malformed input). The signature is checked here first,
+    over the raw bytes, so an unsigned body is never parsed nor logged by Bolt; Bolt checks it again.
+    Without a signing secret every request is refused.
     """
-    web_app = app.web_app(path=EVENTS_PATH, port=port)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+
+    async def events(request: web.Request) -> web.Response:
+        body = await request.read()  # over MAX_BODY: 413
+        if verifier is None or not signed_by_slack(verifier, body, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8"),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
+    web_app = inbound_app(max_body=MAX_BODY)
+    web_app.router.add_post(EVENTS_PATH, events)
     web_app.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(web_app)
+    return web_app
+
+
+async def run_slack_http(
+    app: AsyncApp, port: int, host: str = "0.0.0.0", *, signing_secret: str | None
+) -> None:
+    """Serve `app` over HTTP on `host:port` at /slack/events (see `slack_web_app`) until cancelled."""
+    runner = web.AppRunner(slack_web_app(app, signing_secret))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

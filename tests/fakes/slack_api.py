@@ -6,8 +6,9 @@ calls (thread replies too: `replies(ts)` lists those with that thread_ts) and ch
 (`updates`; the edited message in `posted` shows the new text and blocks), counts every call per
 method, and fails calls on demand (`fail_next`): a 429 with a Retry-After, a Slack error code, a
 5xx, a dropped connection, or a garbled answer (tests/fakes/faults.py) given after the call was
-carried out (`accept=True`: the message is posted) or instead of it. `response_url(...)` gives a
-URL whose POSTs are recorded in `responses`, for slash-command `respond()`.
+carried out (`accept=True`: the message is posted) or instead of it. `response_url(name)` gives a
+URL shaped like Slack's (/commands/<team>/<id>/<name>: the name stands where Slack's secret is)
+whose POSTs are recorded in `responses`, for slash-command `respond()`.
 
 Socket Mode: apps.connections.open hands out `ws://127.0.0.1:<port>/socket`; `send_envelope`
 pushes an envelope to the connected client and returns its ack.
@@ -69,7 +70,7 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # conversations.history is a GET
-        app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/commands/{team}/{hook}/{name}", self._response)
         app.router.add_get("/socket", self._socket_handler)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -93,7 +94,7 @@ class FakeSlackAPI:
         return f"{self.base}/api/"
 
     def response_url(self, name: str = "r1") -> str:
-        return f"{self.base}/response/{name}"
+        return f"{self.base}/commands/T0FAKE/1000000001/{name}"
 
     # -- scripting -------------------------------------------------------------------------
 

@@ -1,0 +1,84 @@
+"""The door of every HTTP server the bot runs (Slack HTTP mode, the operator's /healthz and /metrics):
+build each one with `inbound_app`, so whatever anyone on the network sends gets a 4xx, never a 500,
+and never a traceback in the log.
+
+- a body over `max_body` bytes: 413 (aiohttp's own cap, checked while the body is read);
+- a wrong method: 405, an unknown path: 404 (aiohttp's router);
+- a request aiohttp cannot parse (a bad request line, CR/LF or NUL in a header, a second
+  Content-Length, a header too long): 400 from aiohttp itself, which logs a traceback at ERROR for
+  it; `_ParseErrorsOnOneLine` makes that one INFO line, as it is the client's fault;
+- an exception from reading malformed input in a handler (bad encoding, JSON or form data, a field
+  of the wrong type): 400 and one WARNING line (`refuse_malformed`);
+- a body that breaks off (the client hangs up mid-body) or breaks its framing: 400 (if anyone is
+  still there to read it) and one INFO line.
+
+Anything else a handler raises is a bug of ours: aiohttp answers 500 and logs the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+log = logging.getLogger(__name__)
+
+# What parsing input that is not what it should be raises (UnicodeError and JSONDecodeError are
+# ValueErrors, an unknown charset a LookupError, a JSON list where an object belongs a TypeError or
+# AttributeError on the way in).
+MALFORMED_INPUT = (ValueError, LookupError, TypeError, AttributeError)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def describe(error: BaseException) -> str:
+    """One line naming the error and where it was raised: enough to follow up, no traceback."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    text = " ".join(str(error).split())[:200]
+    return f"{type(error).__name__}: {text}{where}"
+
+
+@web.middleware
+async def refuse_malformed(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A handler that trips over malformed input answers 400, with one log line instead of a trace."""
+    try:
+        return await handler(request)
+    except web.HTTPException:  # a response already (404, 405, 413, ...)
+        raise
+    except MALFORMED_INPUT as error:
+        # raw_path: the decoded path could hold a newline and forge a log line
+        log.warning("%s %s refused as malformed: %s", request.method, request.raw_path[:200], describe(error))
+    except (ConnectionResetError, HttpProcessingError) as error:  # aiohttp's words for a broken body
+        log.info("%s %s: the body broke off: %s", request.method, request.raw_path[:200], describe(error))
+    return web.json_response({"error": "malformed request"}, status=400)
+
+
+class _ParseErrorsOnOneLine(logging.Filter):
+    """aiohttp logs a request it cannot parse with a traceback at ERROR; it is the client's fault, so
+    it becomes one INFO line naming the problem (newlines removed: the problem quotes raw input)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            problem = " ".join(str(error.message).split())[:200]
+            record.msg, record.args = f"{record.getMessage()}: {type(error).__name__}: {problem}", None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_parse_errors() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _ParseErrorsOnOneLine) for f in server_log.filters):
+        server_log.addFilter(_ParseErrorsOnOneLine())
+
+
+def inbound_app(*, max_body: int) -> web.Application:
+    """An aiohttp application for requests from the network: bodies capped at `max_body` bytes,
+    malformed input answered 400, aiohttp's parse errors logged on one line."""
+    _quiet_parse_errors()
+    return web.Application(client_max_size=max_body, middlewares=[refuse_malformed])
