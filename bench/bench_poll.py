@@ -129,7 +129,9 @@ async def run(feeds: int, items: int) -> None:
             (config_dir / "rules.yaml").write_text(yaml.safe_dump(rules))
             urls = [{"url": f"http://127.0.0.1:{port}/feed/{i}.xml"} for i in range(feeds)]
             (config_dir / "feeds.yaml").write_text(yaml.safe_dump({"feeds": urls}))
-            (config_dir / "settings.yaml").write_text(yaml.safe_dump({"fetch": {"concurrency": 16}}))
+            (config_dir / "settings.yaml").write_text(
+                yaml.safe_dump({"fetch": {"concurrency": 16, "allow_private": True}})
+            )
             bot = build_bot(
                 Environment(config_dir=config_dir, db_path=Path(scratch) / "bench.db"),
                 console=ConsoleAlertSender(io.StringIO()),

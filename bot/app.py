@@ -12,14 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 from sqlite_utils import Database
 
 from bot.adapters.console import ConsoleAlertSender
 from bot.config import BotConfig, load_config
 from bot.delivery import AlertSender
 from bot.errors import ConfigError
-from bot.fetch import make_http_client
+from bot.fetch import FeedHttpClient
 from bot.parse_pool import ParsePool
 from bot.pipeline import Pipeline
 from bot.rules import RuleSet, RuleSpec
@@ -140,7 +139,7 @@ class Bot:
     env: Environment
     db: Database
     config: ConfigSource
-    http: aiohttp.ClientSession
+    http: FeedHttpClient  # the only client feeds are fetched with: the address guard is in it
     parser: ParsePool
     senders: dict[str, AlertSender] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
@@ -183,6 +182,7 @@ def build_bot(
     db = open_database(db_path or env.db_path)
     source = ConfigSource(env.config_dir, db)
     config = source.file_config()  # fail fast on a broken config at start
-    bot = Bot(env=env, db=db, config=source, http=make_http_client(config.settings.fetch), parser=ParsePool())
+    http = FeedHttpClient(config.settings.fetch)
+    bot = Bot(env=env, db=db, config=source, http=http, parser=ParsePool())
     bot.senders["console"] = console or ConsoleAlertSender()
     return bot

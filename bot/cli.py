@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import Environment
+from bot.config import BotConfig
 from bot.errors import BotError, ConfigError
 
 
@@ -122,7 +123,27 @@ def _check(args: argparse.Namespace) -> int:
         f"config OK: {len(config.feeds)} feeds, {len(config.rules)} rules, {len(config.routes)} routes, "
         f"{len(config.facts)} facts ({env.config_dir})"
     )
+    for line in _private_allowances(config):
+        print(line)
     return 0
+
+
+def _private_allowances(config: BotConfig) -> list[str]:
+    """One line per feed the operator allowed to reach loopback and private addresses."""
+    from bot.url_safety import may_reach_private
+
+    settings = config.settings
+    setting = "fetch.allow_private" if settings.fetch.allow_private else "allow_private_feed_hosts"
+    globally = f"{setting} in settings.yaml"
+    lines = [
+        f"private addresses allowed: {feed.name or feed.url} ({feed.url}; "
+        f"{'allow_private in feeds.yaml' if feed.allow_private else globally})"
+        for feed in config.feeds
+        if may_reach_private(settings, feed)
+    ]
+    if may_reach_private(settings):
+        lines.append(f"private addresses allowed: every feed added from chat ({globally})")
+    return lines
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ class FeedConfig(_Strict):
     name: str | None = None
     interval: Seconds | None = None
     enabled: bool = True
+    allow_private: bool = False  # may reach loopback/private addresses (never metadata); see bot.url_safety
 
     @field_validator("url")
     @classmethod
@@ -101,6 +102,7 @@ class FetchSettings(_Strict):
     user_agent: str = "PrometheusNewsBot/0.1 (+https://github.com/; RSS alert bot)"
     max_backoff: Seconds = 6 * 3600
     max_cache_age: Seconds = 3600  # honour Cache-Control max-age up to this long
+    allow_private: bool = False  # every feed may reach loopback/private addresses (never metadata)
 
 
 class HealthSettings(_Strict):
@@ -134,7 +136,7 @@ class Settings(_Strict):
     admins: Admins = Field(default_factory=Admins)
     command_name: str = "news"
     discord_guilds: list[str] = Field(default_factory=list)
-    allow_private_feed_hosts: bool = False
+    allow_private_feed_hosts: bool = False  # former name of fetch.allow_private, still honoured
     timezone: str = "UTC"
     health: HealthSettings = Field(default_factory=HealthSettings)
     admin_channel: AdminChannel | None = None

@@ -6,6 +6,10 @@ only a deadline on the whole fetch bounds it), a size cap enforced while streami
 decompressed body, gzip, bounded redirects and a clear User-Agent. Every outcome, failures included,
 is returned as a FetchResult value; nothing here raises for a bad feed.
 
+Every request goes through `FeedHttpClient`, whose connectors carry the address guard of
+bot.url_safety (resolver and socket factory): config feeds, chat-added feeds, feed checks and every
+redirect hop alike. A refused address is returned as error_kind "refused".
+
 aiohttp rather than httpx: it is already here for slack-sdk and discord.py, and measured here it
 used a twentieth of httpx's CPU for the same 500 fetches (httpx's pool bookkeeping grows with it).
 """
@@ -13,9 +17,10 @@ used a twentieth of httpx's CPU for the same 500 fetches (httpx's pool bookkeepi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 
@@ -23,15 +28,14 @@ import aiohttp
 import yarl
 
 from bot.config import FetchSettings
+from bot.url_safety import AddressRefused, GuardedResolver, Lookup, guarded_socket_factory, system_lookup
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 CHUNK = 64 * 1024
 
-RequestGuard = Callable[[str], Awaitable[None]]  # raises RequestRefused to refuse a request (redirects too)
-
 
 class RequestRefused(Exception):
-    """A request guard refused a URL (e.g. a chat-added feed whose host now resolves privately)."""
+    """The address guard refused a request (the first one or a redirect hop)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class FetchResult:
     final_url: str | None = None
     retry_after: float | None = None  # seconds the server asked us to wait
     max_age: float | None = None  # Cache-Control max-age, seconds
-    error_kind: str | None = None  # network | timeout | http | too_large | redirects
+    error_kind: str | None = None  # network | timeout | http | too_large | redirects | refused
     error: str | None = None
     elapsed: float = 0.0
 
@@ -55,36 +59,74 @@ class FetchResult:
 
     @property
     def unreachable(self) -> bool:
-        """No HTTP answer at all (DNS, refused, reset, timeout): may be our own network."""
+        """No HTTP answer at all (DNS, connection refused or reset, timeout): may be our own network."""
         return self.error_kind in ("network", "timeout")
 
 
-def make_http_client(settings: FetchSettings) -> aiohttp.ClientSession:
-    """The session feeds are fetched with (redirects are followed by fetch_feed itself)."""
+class FeedHttpClient:
+    """The HTTP client every feed request goes through, built once by the composition root.
+
+    One aiohttp session per allowance (public addresses only, or private ones too), each created on
+    first use with the address guard in its connector. Separate sessions keep their DNS caches and
+    pooled connections apart, so a connection made for an allowed feed never serves a refused one.
+    """
+
+    def __init__(self, settings: FetchSettings, *, lookup: Lookup = system_lookup) -> None:
+        self._settings = settings
+        self._lookup = lookup  # tests inject one; otherwise the system resolver
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+
+    def session(self, *, allow_private: bool) -> aiohttp.ClientSession:
+        if allow_private not in self._sessions:
+            self._sessions[allow_private] = _guarded_session(self._settings, allow_private, self._lookup)
+        return self._sessions[allow_private]
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
+
+    async def __aenter__(self) -> FeedHttpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def _guarded_session(settings: FetchSettings, allow_private: bool, lookup: Lookup) -> aiohttp.ClientSession:
+    """A session whose every connection passes the address guard (redirects are followed by fetch_feed)."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.concurrency,
+        limit_per_host=settings.concurrency,
+        resolver=GuardedResolver(allow_private=allow_private, lookup=lookup),
+        socket_factory=guarded_socket_factory(allow_private=allow_private),
+    )
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(
             total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         ),
-        connector=aiohttp.TCPConnector(limit=settings.concurrency, limit_per_host=settings.concurrency),
+        connector=connector,
         headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
-        trust_env=False,
+        trust_env=False,  # no proxy: the guard must see the address actually connected to
     )
 
 
 async def fetch_feed(
-    client: aiohttp.ClientSession,
+    http: FeedHttpClient,
     url: str,
     *,
+    allow_private: bool,
     etag: str | None,
     last_modified: str | None,
     settings: FetchSettings,
-    request_guard: RequestGuard | None = None,
 ) -> FetchResult:
     """GET `url` conditionally; return the body only when it changed (200).
 
-    Redirects are followed here, at most `settings.max_redirects`, and `request_guard` (when given)
-    sees every URL before it is requested, so a redirect cannot lead where it would refuse to go.
+    Redirects are followed here, at most `settings.max_redirects`, each hop through the same guarded
+    session, so a redirect cannot lead where the first request could not go. `allow_private` is the
+    operator's allowance for this feed (bot.url_safety.may_reach_private).
     """
+    client = http.session(allow_private=allow_private)
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -94,7 +136,7 @@ async def fetch_feed(
     deadline = settings.total_timeout
     try:
         async with asyncio.timeout(deadline):
-            return await _get(client, url, headers, settings, started, request_guard)
+            return await _get(client, url, headers, settings, started)
     except RequestRefused as refused:
         return _failure(url, "refused", str(refused), started)
     except TooManyRedirects:
@@ -120,19 +162,34 @@ async def _get(
     headers: dict[str, str],
     settings: FetchSettings,
     started: float,
-    request_guard: RequestGuard | None,
 ) -> FetchResult:
     target = yarl.URL(url)
-    for _ in range(settings.max_redirects + 1):
-        if request_guard is not None:
-            await request_guard(str(target))
-        async with client.get(target, headers=headers, allow_redirects=False) as response:
+    for hop in range(settings.max_redirects + 1):
+        async with _guarded_get(client, target, headers, hop) as response:
             location = response.headers.get("location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 target = response.url.join(yarl.URL(location))
                 continue
             return await _read(response, url, settings, started)
     raise TooManyRedirects
+
+
+@contextlib.asynccontextmanager
+async def _guarded_get(
+    client: aiohttp.ClientSession, target: yarl.URL, headers: dict[str, str], hop: int
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """One request, with the guard's refusal (raised inside the connector) named for this hop."""
+    try:
+        response = await client.get(target, headers=headers, allow_redirects=False)
+    except aiohttp.ClientConnectorError as error:
+        if isinstance(error.os_error, AddressRefused):
+            where = (
+                f"redirected to a refused address (redirect {hop}: {target})" if hop else f"refused: {target}"
+            )
+            raise RequestRefused(f"{where}: {error.os_error}") from error
+        raise
+    async with response:
+        yield response
 
 
 async def _read(

@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import aiohttp
 from sqlite_utils import Database
 
 from bot.config import BotConfig, FeedConfig
 from bot.feed_policy import decide_after_failure, decide_after_success
-from bot.fetch import FetchResult, RequestRefused, fetch_feed
+from bot.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.freshness import alertable_items
 from bot.parse import ParsedFeed
 from bot.parse_pool import ParsePool
@@ -31,9 +30,8 @@ from bot.store import transaction
 from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, record_fetch
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
-from bot.store.overrides import chat_added_feeds
 from bot.store.stories import enqueue_copy, group_item, prune_story_index
-from bot.url_safety import check_feed_url
+from bot.url_safety import may_reach_private
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,7 @@ class FeedFailure:
 @dataclass
 class Pipeline:
     db: Database
-    http: aiohttp.ClientSession
+    http: FeedHttpClient  # every request passes its address guard
     parser: ParsePool
     load_config: Callable[[], BotConfig]  # the effective config: files plus chat edits
     reachable: Reachable
@@ -119,16 +117,14 @@ class Pipeline:
         network's is known only once every due feed has answered or timed out."""
         settings = config.settings.fetch
         gate = asyncio.Semaphore(settings.concurrency)
-        from_chat = set() if config.settings.allow_private_feed_hosts else chat_added_feeds(self.db)
         unreachable: list[tuple[FeedConfig, FetchResult]] = []
 
         async def one(feed: FeedConfig) -> None:
             state = states[feed.url]
-            guard = refuse_unsafe_hosts if feed.url in from_chat else None
             async with gate:  # held for the fetch only: parsing and storing do not take a fetch slot
                 result = await fetch_feed(
-                    self.http, feed.url, etag=state.etag, last_modified=state.last_modified, settings=settings,
-                    request_guard=guard,
+                    self.http, feed.url, allow_private=may_reach_private(config.settings, feed),
+                    etag=state.etag, last_modified=state.last_modified, settings=settings,
                 )  # fmt: skip
             if result.unreachable:
                 unreachable.append((feed, result))  # in flight until recorded, at the cycle's end
@@ -264,14 +260,6 @@ class Pipeline:
         report.failed += 1
         report.errors[feed.url] = f"{failure.kind}: {failure.message}"
         log.warning("feed %s failed (%s): %s", feed.name or feed.url, failure.kind, failure.message)
-
-
-async def refuse_unsafe_hosts(url: str) -> None:
-    """Feeds added from chat are re-checked on every request, redirects included: a host that was
-    public when the feed was added may resolve to a private or metadata address later (rebinding)."""
-    problem = await check_feed_url(url, allow_private=False)
-    if problem:
-        raise RequestRefused(f"{url}: {problem}")
 
 
 def _is_due(state: FeedState, now: float) -> bool:

@@ -25,8 +25,12 @@ log = logging.getLogger(__name__)
 def command_core(bot: Bot, reachable: Reachable):  # type: ignore[no-untyped-def]
     """The command core over `bot`; `reachable` says which channels a command may queue alerts for."""
     from bot.commands import CommandCore
+    from bot.commands.feed_check import make_feed_validator
 
-    return CommandCore(db=bot.db, config_provider=bot.config.file_config, reachable=reachable)
+    validate_feed = make_feed_validator(bot.config.file_config, bot.http)  # checks use the bot's client
+    return CommandCore(
+        db=bot.db, config_provider=bot.config.file_config, validate_feed=validate_feed, reachable=reachable
+    )
 
 
 async def connect_platforms(

@@ -21,7 +21,7 @@ FILE_FEED = {"url": "http://127.0.0.1:9/file.xml", "name": "From file"}
 
 @pytest.fixture
 def harness(config_dir: ConfigDir, tmp_path: Path) -> Harness:
-    config_dir.write(feeds=[FILE_FEED])  # allow_private_feed_hosts: true (tests reach 127.0.0.1)
+    config_dir.write(feeds=[FILE_FEED])  # fetch.allow_private: true (tests reach 127.0.0.1)
     return Harness(config_dir.path, tmp_path / "bot.db")
 
 
@@ -86,7 +86,7 @@ async def test_feeds_add_refuses_a_404(harness: Harness, feed_server: FeedServer
 async def test_unsafe_feed_urls_are_refused_without_any_request(
     config_dir: ConfigDir, tmp_path: Path, feed_server: FeedServer, url: str, expected: str
 ) -> None:
-    config_dir.write(feeds=[FILE_FEED], settings={"allow_private_feed_hosts": False})
+    config_dir.write(feeds=[FILE_FEED], settings={"fetch": {"allow_private": False}})
     harness = Harness(config_dir.path, tmp_path / "bot.db")
     feed_server.serve("/rss.xml", RSS)
     before = snapshot(harness.db)

@@ -322,7 +322,7 @@ async def test_a_chat_added_feed_whose_host_turns_private_is_not_fetched(feed_se
     from bot.store.overrides import save_edit
 
     url = feed_server.serve("/rebound.xml", rss([story(1)]))  # 127.0.0.1: as if DNS now said so
-    config_dir.write(feeds=[], settings={"allow_private_feed_hosts": False})
+    config_dir.write(feeds=[], settings={"fetch": {"allow_private": False}})
     bot = make_bot(config_dir)
     with transaction(bot.db):
         save_edit(bot.db, kind="feeds", key=url, value=FeedConfig(url=url), file_entry=None, at=time.time(),

@@ -63,6 +63,50 @@ def test_metadata_addresses_are_refused_even_when_private_hosts_are_allowed(addr
     assert problem is not None and "metadata" in problem
 
 
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("169.254.10.10", "link-local"),
+        ("fe80::1", "link-local"),
+        ("::ffff:169.254.10.10", "link-local"),
+        ("100.100.100.200", "metadata"),
+        ("64:ff9b::a9fe:a9fe", "metadata"),  # NAT64 form of 169.254.169.254
+        ("2002:a9fe:a9fe::1", "metadata"),  # 6to4 form of 169.254.169.254
+        ("0.0.0.0", "not a unicast"),
+        ("::", "not a unicast"),
+        ("ff02::1", "not a unicast"),
+    ],
+)
+def test_link_local_metadata_and_non_unicast_are_refused_even_when_allowed(address: str, kind: str) -> None:
+    problem = address_problem(ip(address), allow_private=True)
+    assert problem is not None and kind in problem
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("fd12:3456::1", "private"),
+        ("fc00::1", "private"),
+        ("::ffff:10.0.0.1", "private"),
+        ("::ffff:100.64.0.1", "carrier-grade NAT"),
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 form of 127.0.0.1
+        ("2002:7f00:1::1", "loopback"),  # 6to4 form of 127.0.0.1
+        ("::7f00:1", "loopback"),  # deprecated IPv4-compatible form
+        ("240.0.0.1", "private"),
+        ("198.18.0.1", "private"),
+    ],
+)
+def test_embedded_and_ipv6_private_forms_are_refused_unless_allowed(address: str, kind: str) -> None:
+    problem = address_problem(ip(address), allow_private=False)
+    assert problem is not None and kind in problem
+    assert address_problem(ip(address), allow_private=True) is None
+
+
+@pytest.mark.parametrize("address", ["::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::1"])
+def test_embedded_public_ipv4_addresses_pass(address: str) -> None:
+    assert address_problem(ip(address), allow_private=False) is None
+
+
 def test_private_addresses_pass_when_allowed_and_public_ones_always() -> None:
     assert address_problem(ip("127.0.0.1"), allow_private=True) is None
     assert address_problem(ip("93.184.216.34"), allow_private=False) is None

@@ -1,9 +1,10 @@
 """The default "is this URL a feed?" check behind `feeds add` and `feeds import`.
 
 Fetches the URL once with the pipeline's fetcher and parses the body with the pipeline's parser;
-returns None for a usable feed or a reason for the admin. Every request, redirects included, is
-checked by bot.url_safety before it is sent, so a public URL cannot redirect the bot to a private
-or metadata address. CommandCore takes any function of this shape, so tests can substitute one.
+returns None for a usable feed or a reason for the admin. The fetch goes through the feed HTTP
+client, whose address guard checks every connection, redirects included, so a public URL cannot
+lead the bot to a private or metadata address. CommandCore takes any function of this shape, so
+tests can substitute one.
 """
 
 from __future__ import annotations
@@ -14,40 +15,38 @@ from datetime import UTC, datetime
 
 from bot.commands.context import FeedValidator
 from bot.config import BotConfig, FetchSettings
-from bot.fetch import fetch_feed, make_http_client
+from bot.fetch import FeedHttpClient, fetch_feed
 from bot.parse import parse_feed_bytes
-from bot.url_safety import check_feed_url
+from bot.url_safety import may_reach_private
 
 
-class _Refused(Exception):
-    """A request (possibly a redirect) to a URL the bot must not fetch."""
+def make_feed_validator(
+    config_provider: Callable[[], BotConfig], http: FeedHttpClient | None = None
+) -> FeedValidator:
+    """A validator that reads the fetch settings and the operator's allowance at each call.
 
-
-def make_feed_validator(config_provider: Callable[[], BotConfig]) -> FeedValidator:
-    """A validator that reads the fetch settings and the private-host switch at each call."""
+    `http` is the bot's feed client (the composition root passes it); without one, each check opens
+    and closes a client of its own, guarded the same way.
+    """
 
     async def validate(url: str) -> str | None:
         settings = config_provider().settings
-        return await validate_feed(url, settings.fetch, allow_private=settings.allow_private_feed_hosts)
+        allow_private = may_reach_private(settings)  # a URL from chat has no per-feed allowance
+        if http is not None:
+            return await validate_feed(url, http, settings.fetch, allow_private=allow_private)
+        async with FeedHttpClient(settings.fetch) as own:
+            return await validate_feed(url, own, settings.fetch, allow_private=allow_private)
 
     return validate
 
 
-async def validate_feed(url: str, fetch_settings: FetchSettings, *, allow_private: bool) -> str | None:
+async def validate_feed(
+    url: str, http: FeedHttpClient, fetch_settings: FetchSettings, *, allow_private: bool
+) -> str | None:
     """None when `url` serves an RSS or Atom feed now; otherwise why not, in a sentence."""
-
-    async def guard(request_url: str) -> None:
-        problem = await check_feed_url(request_url, allow_private=allow_private)
-        if problem:
-            raise _Refused(f"{request_url} {problem}")
-
-    try:
-        async with make_http_client(fetch_settings) as client:
-            result = await fetch_feed(
-                client, url, etag=None, last_modified=None, settings=fetch_settings, request_guard=guard
-            )
-    except _Refused as refused:
-        return f"the feed redirected to a refused address ({refused})"
+    result = await fetch_feed(
+        http, url, allow_private=allow_private, etag=None, last_modified=None, settings=fetch_settings
+    )
     if result.error or result.body is None:
         return f"could not fetch it: {result.error or 'no content (HTTP ' + str(result.status) + ')'}"
     parsed = await asyncio.to_thread(

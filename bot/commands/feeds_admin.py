@@ -22,7 +22,7 @@ from bot.model import Reply, ReplyEntry
 from bot.store.feeds import resume_feed
 from bot.store.lookups import feed_rows
 from bot.store.overrides import apply_overrides, origins
-from bot.url_safety import check_feed_url
+from bot.url_safety import check_feed_url, may_reach_private
 
 PAGE_SIZE = 20
 IMPORT_CONCURRENCY = 4
@@ -179,7 +179,7 @@ async def _import(ctx: Context, cmd: ParsedCommand) -> Reply:
 
 async def _check(ctx: Context, url: str) -> str | None:
     """Why `url` may not be added (unsafe address, not reachable, not a feed), or None."""
-    problem = await check_feed_url(url, allow_private=ctx.config.settings.allow_private_feed_hosts)
+    problem = await check_feed_url(url, allow_private=may_reach_private(ctx.config.settings))
     if problem:
         return problem
     try:
