@@ -46,7 +46,7 @@ class ConfigDir:
         base_settings: dict[str, Any] = {
             "poll_interval": "5m",
             "fetch": {"connect_timeout": "2s", "read_timeout": "2s", "concurrency": 8},
-            "admins": {"slack": ["UADMIN"], "discord": ["1000"]},
+            "admins": {"slack": ["UADMIN"], "discord": ["100000000000000001"]},
             "allow_private_feed_hosts": True,
             "health": {"port": None},  # tests that want the health server start it themselves
         }
