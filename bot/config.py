@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,6 +34,15 @@ from bot.errors import ConfigError, RuleError
 
 M = TypeVar("M", bound=BaseModel)
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _at_least_one_second(seconds: float) -> float:
+    if seconds < 1:  # the scheduler refuses a sub-second tick at start; no feed needs polling faster
+        raise ValueError("must be at least 1s")
+    return seconds
+
+
+Interval = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_at_least_one_second)]
 _RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _HEX_COLOR = re.compile(r"^#?[0-9a-fA-F]{6}$")
 _COMMAND_NAME = re.compile(r"[a-z0-9_-]{1,32}")  # what both Slack and Discord accept
@@ -70,9 +80,17 @@ def _matching(pattern: re.Pattern[str], reason: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-DiscordId = Annotated[
-    str, BeforeValidator(_id_text), _matching(_SNOWFLAKE, "not a Discord id (17 to 20 digits)")
-]
+_NOT_DISCORD_ID = "not a Discord id (17 to 20 digits)"
+
+
+def _discord_id_text(value: object) -> object:
+    value = _id_text(value)
+    if not isinstance(value, str):
+        raise ValueError(_NOT_DISCORD_ID)
+    return value
+
+
+DiscordId = Annotated[str, BeforeValidator(_discord_id_text), _matching(_SNOWFLAKE, _NOT_DISCORD_ID)]
 SlackUserId = Annotated[
     str, _matching(_SLACK_USER, "not a Slack user id (U or W, then capital letters and digits: U0123456789)")
 ]
@@ -115,7 +133,7 @@ class _Strict(BaseModel):
 class FeedConfig(_Strict):
     url: str = Field(max_length=2000)
     name: str | None = Field(default=None, max_length=300)
-    interval: Seconds | None = None
+    interval: Interval | None = None
     enabled: bool = True
 
     @field_validator("url")
@@ -256,9 +274,9 @@ class NoticeSettings(_Strict):
 
 
 class Settings(_Strict):
-    poll_interval: Seconds = 300
-    tick: Seconds = 30  # how often the scheduler looks for due feeds
-    dispatch_interval: Seconds = 5
+    poll_interval: Interval = 300
+    tick: Interval = 30  # how often the scheduler looks for due feeds
+    dispatch_interval: Interval = 5
     max_age: Seconds = 72 * 3600  # never alert on items older than this
     digest_after: Seconds = 2 * 3600  # alerts delayed longer (an outage) are sent as one digest per channel
     backlog: BacklogPolicy = Field(default_factory=BacklogPolicy)
@@ -306,6 +324,9 @@ _LIST_FILES: dict[str, tuple[str, type[_Strict]]] = {
 }
 
 
+CONFIG_FILES = (*_LIST_FILES, "settings.yaml")
+
+
 def load_config(directory: str | Path) -> BotConfig:
     """Read and validate every config file in `directory`. Missing files mean "use defaults".
 
@@ -316,13 +337,25 @@ def load_config(directory: str | Path) -> BotConfig:
     if not directory.is_dir():
         raise ConfigError([(str(directory), "", "config directory does not exist")])
     problems = _Problems()
+    files = {name: _read(directory / name, problems) for name in CONFIG_FILES}
+    return _validated(files, directory, problems)
+
+
+def validate_config(files: Mapping[str, Any], directory: Path | None = None) -> BotConfig:
+    """Validate config already read from YAML: file name -> its data (None: missing or empty).
+
+    `load_config` without the files; raises ConfigError the same way.
+    """
+    return _validated(files, directory, _Problems())
+
+
+def _validated(files: Mapping[str, Any], directory: Path | None, problems: _Problems) -> BotConfig:
     lists: dict[str, list[Any]] = {}
     positions: dict[str, list[int]] = {}  # each valid entry's index in its file, for messages
     for file_name, (key, model) in _LIST_FILES.items():
-        raw = _read(directory / file_name, problems)
-        entries = _top_level_list(raw, file_name, key, problems)
+        entries = _top_level_list(files.get(file_name), file_name, key, problems)
         lists[key], positions[key] = _valid_entries(model, entries, file_name, key, problems)
-    settings = _settings(_read(directory / "settings.yaml", problems), problems)
+    settings = _settings(files.get("settings.yaml"), problems)
     config = BotConfig(
         feeds=tuple(lists["feeds"]),
         rules=tuple(lists["rules"]),
@@ -331,14 +364,16 @@ def load_config(directory: str | Path) -> BotConfig:
         settings=settings,
         directory=directory,
     )
-    for problem in cross_check(config, positions):
+    # A route naming a rule that rules.yaml failed to give is not reported again: one cause, one line.
+    rules_complete = "rules.yaml" not in problems.files
+    for problem in cross_check(config, positions, check_route_rules=rules_complete):
         problems.add(*problem)
     problems.raise_if_any()
     return config
 
 
 def cross_check(
-    config: BotConfig, positions: dict[str, list[int]] | None = None
+    config: BotConfig, positions: dict[str, list[int]] | None = None, *, check_route_rules: bool = True
 ) -> list[tuple[str, str, str]]:
     """Problems that span entries or files: duplicate feeds and rule names, unknown rule names.
 
@@ -364,7 +399,7 @@ def cross_check(
             )
         rule_names.add(rule.name)
 
-    for index, route in enumerate(config.routes):
+    for index, route in enumerate(config.routes if check_route_rules else ()):
         for name in route.rules:
             if name != "all" and name not in rule_names:
                 problems.append(
@@ -380,9 +415,11 @@ class _Problems:
     def __init__(self) -> None:
         self.kept: list[tuple[str, str, str]] = []
         self.total = 0
+        self.files: set[str] = set()  # files with at least one problem
 
     def add(self, file: str, key: str, reason: str) -> None:
         self.total += 1
+        self.files.add(file)
         if len(self.kept) < MAX_PROBLEMS:
             self.kept.append((file, _clip(key, 160), _clip(reason, _REASON_CHARS)))
 

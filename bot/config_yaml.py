@@ -5,8 +5,8 @@ else is raised, whatever the bytes. Limits, checked before the cost they prevent
 
 - MAX_FILE_BYTES: a bigger file is refused before it is read (a 52 MB feeds.yaml once took 92 s
   and 1.6 GB to parse and validate).
-- MAX_NODES and MAX_DEPTH: YAML values in one file, and how deeply they nest. The pure-Python
-  parser costs about 20-80 microseconds per value, and composing nests by recursion.
+- MAX_NODES and MAX_DEPTH: YAML values in one file, and how deeply they nest. Each value costs
+  parsing and validation time; each level of nesting a level of recursion.
 - aliases (`*name`) are refused: a few lines of anchors and aliases expand to billions of values
   once the data is walked (the "billion laughs"), and no config here needs them.
 - duplicate mapping keys are refused (PyYAML silently keeps the last one, hiding a typo).
@@ -20,25 +20,26 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node
+from yaml.resolver import Resolver
 
 from bot.errors import ConfigError
 
 MAX_FILE_BYTES = 1024 * 1024  # 1 MiB
 MAX_NODES = 100_000  # enough for 5,000 feeds with every key set
-MAX_DEPTH = 32  # the deepest valid config nests 4 levels
+MAX_DEPTH = 32  # the deepest valid value (a rule name in a route) is at level 5
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def read_config_file(path: Path) -> Any:
     """The YAML data in `path`; None for a missing or empty file. Raises ConfigError."""
-    if not path.exists():
-        return None
     text = _read_text(path)
+    if text is None:
+        return None
     try:
-        loader = _ConfigLoader(text)  # the reader refuses control characters here already
+        loader = _ConfigLoader(text)
         try:
             return loader.get_single_data()
         finally:
@@ -47,8 +48,11 @@ def read_config_file(path: Path) -> Any:
         raise ConfigError([(path.name, _where(error), f"not valid YAML: {_problem(error)}")]) from None
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path) -> str | None:
+    """The file's text; None if there is no such file."""
     try:
+        if not path.exists():
+            return None
         if not path.is_file():
             raise ConfigError([(path.name, "", "not a regular file")])
         with path.open("rb") as file:
@@ -78,11 +82,31 @@ def _problem(error: yaml.YAMLError) -> str:
         code = error.character
         shown = f"U+{code:04X}" if isinstance(code, int) else repr(code)
         return f"character {shown} is not allowed (YAML refuses control characters)"
-    return str(getattr(error, "problem", None) or error.__class__.__name__)
+    problem = str(getattr(error, "problem", None) or error.__class__.__name__)
+    context = getattr(error, "context", None)  # e.g. "while parsing a flow sequence"
+    return f"{context}, {problem}" if context else problem
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader with the refusals listed in the module docstring."""
+def _parsing_base() -> type:
+    """PyYAML's safe loading, with libyaml's parser when PyYAML has it (about four times faster)
+    under PyYAML's own composer: the composer is where the checks below run, node by node, so a
+    hostile file is stopped early instead of after libyaml has composed all of it."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return yaml.SafeLoader
+    from yaml._yaml import CParser
+
+    class _LibyamlSafeLoader(Composer, CParser, SafeConstructor, Resolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return _LibyamlSafeLoader
+
+
+class _ConfigLoader(_parsing_base()):  # type: ignore[misc]
+    """A safe loader with the refusals listed in the module docstring."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -90,19 +114,18 @@ class _ConfigLoader(yaml.SafeLoader):
         self._nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()
+        event: Any = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            raise ComposerError(
-                None, None, "aliases (*name) are not allowed in config files", event.start_mark
-            )
+            raise _refusal("aliases (*name) are not allowed in config files", event)
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise ComposerError(None, None, f"more than {MAX_NODES:,} values in one file", event.start_mark)
+            raise _refusal(f"more than {MAX_NODES:,} values in one file", event)
         if self._depth >= MAX_DEPTH:
-            raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            raise _refusal(f"nested more than {MAX_DEPTH} levels deep", event)
         self._depth += 1
         try:
-            return super().compose_node(parent, index)
+            node: Node | None = super().compose_node(parent, index)
+            return node
         finally:
             self._depth -= 1
 
@@ -116,7 +139,8 @@ class _ConfigLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         self._refuse_duplicate_keys(node)
-        return super().construct_mapping(node, deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
+        return mapping
 
     def _refuse_duplicate_keys(self, node: MappingNode) -> None:
         first_line: dict[Any, int] = {}
@@ -134,6 +158,10 @@ class _ConfigLoader(yaml.SafeLoader):
                     key_node.start_mark,
                 )
             first_line[key] = key_node.start_mark.line + 1
+
+
+def _refusal(problem: str, event: Any) -> ComposerError:
+    return ComposerError(None, None, problem, event.start_mark)
 
 
 def _hashable(value: Any) -> bool:

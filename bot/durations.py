@@ -17,6 +17,8 @@ def parse_duration(value: object) -> float:
 
     Raises ValueError (never anything else) for any other value: config files can hold any YAML type.
     """
+    if value is None:
+        raise ValueError(f"no value given; {_EXPECTED}")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(_EXPECTED)
     seconds = _seconds_in_text(value) if isinstance(value, str) else _as_float(value)
