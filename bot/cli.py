@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import Environment
+from bot.config import BotConfig
 from bot.errors import BotError, ConfigError
 
 
@@ -122,7 +123,19 @@ def _check(args: argparse.Namespace) -> int:
         f"config OK: {len(config.feeds)} feeds, {len(config.rules)} rules, {len(config.routes)} routes, "
         f"{len(config.facts)} facts ({env.config_dir})"
     )
+    for note in _private_address_notes(config):
+        print(note)
     return 0
+
+
+def _private_address_notes(config: BotConfig) -> list[str]:
+    """Which feeds may reach private and loopback addresses, so an operator sees it before `run`."""
+    if not config.settings.allow_private_feed_hosts:
+        return []
+    return [
+        "allow_private_feed_hosts: true: every feed added from chat may reach private and loopback "
+        "addresses (cloud metadata addresses stay refused)"
+    ]
 
 
 def _status(args: argparse.Namespace) -> int:
