@@ -98,7 +98,7 @@ Platform = Literal["slack", "discord", "console"]
 Channel = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=300)]
 
 
-def channel_problem(platform: str, channel: str) -> str | None:
+def _channel_problem(platform: str, channel: str) -> str | None:
     """Why `channel` cannot be a channel on `platform`, or None. Console channels are any label."""
     if platform == "slack" and not _SLACK_CHANNEL.fullmatch(channel):
         return "not a Slack channel id (C, G or D, then capital letters and digits: C0123456789)"
@@ -111,7 +111,7 @@ def channel_problem(platform: str, channel: str) -> str | None:
 
 def _channel_for_platform(channel: str, info: ValidationInfo) -> str:
     platform = info.data.get("platform")  # absent when the platform itself is invalid
-    problem = channel_problem(platform, channel) if platform else None
+    problem = _channel_problem(platform, channel) if platform else None
     if problem:
         raise ValueError(problem)
     return channel
@@ -132,7 +132,7 @@ class _Strict(BaseModel):
 
 class FeedConfig(_Strict):
     url: str = Field(max_length=2000)
-    name: str | None = Field(default=None, max_length=300)
+    name: str | None = Field(default=None, max_length=1000)
     interval: Interval | None = None
     enabled: bool = True
 
@@ -201,7 +201,7 @@ class RouteConfig(_Strict):
 
 class FactConfig(_Strict):
     text: str = Field(min_length=1, max_length=2000)
-    source: str = Field(default="", max_length=500)
+    source: str = Field(default="", max_length=2000)  # chat input is capped at 2,000 characters too
     added: Annotated[str, BeforeValidator(_date_text), Field(max_length=40)] = ""  # a date
 
 
