@@ -96,7 +96,11 @@ class ConfigSource:
             if self._last_good is None:
                 raise
             log.error("config is invalid, keeping the last valid one:\n%s", error)
-        self._files_seen = files
+        except Exception:  # load_config raises only ConfigError; should a bug slip through, keep running
+            if self._last_good is None:
+                raise
+            log.exception("config could not be loaded, keeping the last valid one")
+        self._files_seen = files  # logged once per edit, not on every command and cycle
         return self._last_good
 
     def effective(self) -> BotConfig:

@@ -43,9 +43,23 @@ class RuleError(ConfigError):
         self.position = position
         self.expected = expected
         self.rule = rule
-        pointer = f"{query}\n{' ' * position}^"
         named = f"rule {rule!r}: " if rule else ""
-        super().__init__(f"{named}at position {position}: expected {expected}\n{pointer}")
+        super().__init__(f"{named}at position {position}: expected {expected}\n{pointer_at(query, position)}")
+
+
+QUERY_WINDOW = 76  # characters of a query shown around an error: a huge query is never echoed whole
+
+
+def pointer_at(query: str, position: int) -> str:
+    """Two lines: the part of `query` around `position` (at most QUERY_WINDOW characters, "…" where
+    cut), and a caret under `position`. Whitespace and control characters show as one space each so
+    the caret stays under the character it points at."""
+    start = max(0, min(position - QUERY_WINDOW // 2, len(query) - QUERY_WINDOW))
+    end = min(len(query), start + QUERY_WINDOW)
+    shown = "".join(c if c.isprintable() and not c.isspace() else " " for c in query[start:end])
+    before = "…" if start > 0 else ""
+    after = "…" if end < len(query) else ""
+    return f"{before}{shown}{after}\n{' ' * (len(before) + position - start)}^"
 
 
 class FeedError(BotError):

@@ -47,7 +47,7 @@ class ConfigDir:
             "poll_interval": "5m",
             # Test feeds live on 127.0.0.1: allowed explicitly here, as an operator would.
             "fetch": {"connect_timeout": "2s", "read_timeout": "2s", "concurrency": 8, "allow_private": True},
-            "admins": {"slack": ["UADMIN"], "discord": ["1000"]},
+            "admins": {"slack": ["UADMIN"], "discord": ["100000000000000001"]},
             "health": {"port": None},  # tests that want the health server start it themselves
         }
         for key, value in (settings or {}).items():  # a section given by a test is merged, not replaced

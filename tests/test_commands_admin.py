@@ -133,17 +133,18 @@ async def test_non_admins_may_still_read(harness: Harness) -> None:
 
 
 def test_admins_are_recognised_per_platform() -> None:
-    settings = Settings(admins=Admins(slack=["U1"], discord=["42"], discord_manage_server=False))
-    hint = Settings(admins=Admins(discord_roles=["7"], discord_manage_server=False))
+    admin_id = "420000000000000042"
+    settings = Settings(admins=Admins(slack=["U1"], discord=[admin_id], discord_manage_server=False))
+    hint = Settings(admins=Admins(discord_roles=["700000000000000007"], discord_manage_server=False))
     off = Settings(admins=Admins(discord_manage_server=False))
 
     def request(platform: str, user: str, hint_flag: bool = False) -> CommandRequest:
         return CommandRequest(platform=platform, user_id=user, text="", is_admin_hint=hint_flag)
 
     assert is_admin(request("slack", "U1"), settings)
-    assert not is_admin(request("slack", "42"), settings)
+    assert not is_admin(request("slack", admin_id), settings)
     assert not is_admin(request("slack", "U2", True), settings)  # Slack has no hint
-    assert is_admin(request("discord", "42"), settings)
+    assert is_admin(request("discord", admin_id), settings)
     assert is_admin(request("discord", "99", True), hint)
     assert not is_admin(request("discord", "99", True), off)  # no role and no Manage Server rule
     assert is_admin(request("console", "anyone"), off)

@@ -163,7 +163,8 @@ async def test_no_admin_channel_or_platform_not_connected_posts_nothing_and_keep
     await poll_at(bot, clock, T0)
     assert await check(bot, clock) == 0
     config_dir.write(
-        feeds=[{"url": url}], settings={"admin_channel": {"platform": "discord", "channel": "1"}}
+        feeds=[{"url": url}],
+        settings={"admin_channel": {"platform": "discord", "channel": "100000000000000001"}},
     )
     assert await check(bot, clock) == 0  # discord is not connected
     assert notice_states(bot.db) == {}

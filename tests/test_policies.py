@@ -45,16 +45,19 @@ def test_later_fetches_post_fresh_and_undated_items_but_not_old_ones():
     assert [i.id for i in chosen] == ["1", "2"]
 
 
+DISCORD_CHANNEL = "123456789012345678"
+
+
 def test_routes_take_items_by_rule_and_merge_per_channel():
     routes = [
         RouteConfig(platform="slack", channel="C1", rules=["fund"]),
         RouteConfig(platform="slack", channel="C1", rules=["prometheus"]),
-        RouteConfig(platform="discord", channel="D1", rules=["all"]),
+        RouteConfig(platform="discord", channel=DISCORD_CHANNEL, rules=["all"]),
         RouteConfig(platform="slack", channel="C2", rules=["bajaj"]),
     ]
     matches = [RuleMatch("prometheus", ("Prometheus",)), RuleMatch("fund", ("$100 billion",))]
     planned = plan_deliveries(matches, routes, lambda platform, _: platform in {"slack", "discord"})
-    assert {(p.platform, p.channel) for p in planned} == {("slack", "C1"), ("discord", "D1")}
+    assert {(p.platform, p.channel) for p in planned} == {("slack", "C1"), ("discord", DISCORD_CHANNEL)}
     slack = next(p for p in planned if p.channel == "C1")
     assert set(slack.rules) == {"prometheus", "fund"}
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 Kind = Literal["feeds", "rules", "facts"]
 MODELS: dict[str, type[BaseModel]] = {"feeds": FeedConfig, "rules": RuleConfig, "facts": FactConfig}
 _warned: set[tuple[str, str, float]] = set()  # conflicts already logged by this process
+_warned_invalid: set[tuple[str, str, float]] = set()  # edits that no longer validate, logged once
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,21 @@ def entry_dict(entry: BaseModel | None) -> dict[str, Any] | None:
 
 
 def load_edits(db: Database) -> list[Edit]:
-    """Every stored chat edit, oldest first."""
+    """Every stored chat edit, oldest first. A row whose JSON does not decode is skipped (logged once)."""
     rows = db.execute(
         "SELECT kind, key, value, base, at, actor, platform FROM config_edits ORDER BY at, rowid"
     ).fetchall()
-    return [
-        Edit(
-            kind, key, json.loads(value) if value else None, json.loads(base) if base else None, at, actor, pf
-        )
-        for kind, key, value, base, at, actor, pf in rows
-    ]
+    edits = []
+    for kind, key, value, base, at, actor, platform in rows:
+        try:
+            edits.append(Edit(kind, key, _decode(value), _decode(base), at, actor, platform))
+        except ValueError as error:
+            _warn_invalid(kind, key, at, f"is not readable JSON ({error})")
+    return edits
+
+
+def _decode(text: str | None) -> dict[str, Any] | None:
+    return json.loads(text) if text else None
 
 
 def chat_added_feeds(db: Database) -> set[str]:
@@ -163,8 +169,22 @@ def _apply_kind(kind: str, entries: tuple[Any, ...], edits: list[Edit]) -> tuple
         try:
             by_key[edit.key] = model.model_validate(edit.value)
         except ValidationError as error:  # stored by an older version with other rules: keep the file's
-            log.warning("chat edit %s %r no longer validates, ignored: %s", kind, edit.key, error)
+            reasons = "; ".join(_reason(detail) for detail in error.errors(include_input=False)[:5])
+            _warn_invalid(kind, edit.key, edit.at, f"no longer validates, ignored: {reasons}")
     return tuple(by_key.values())
+
+
+def _reason(detail: Any) -> str:
+    where = ".".join(str(part) for part in detail["loc"])
+    return f"{where}: {detail['msg']}" if where else str(detail["msg"])
+
+
+def _warn_invalid(kind: str, key: str, at: float, problem: str) -> None:
+    """Edits are applied on every cycle and command: say what is wrong with one only once."""
+    marker = (kind, key, at)
+    if marker not in _warned_invalid:
+        _warned_invalid.add(marker)
+        log.warning("chat edit %s %r %s", kind, key[:200], problem[:500])
 
 
 def _warn_conflict(edit: Edit) -> None:
