@@ -632,4 +632,7 @@ def test_check_names_a_global_allowance_of_private_addresses(tmp_path: Path) -> 
     write(tmp_path, with_value("settings.yaml", ("allow_private_feed_hosts",), True))
     result = run_check(tmp_path)
     assert result.returncode == 0
-    assert "private addresses allowed: every feed added from chat (allow_private_feed_hosts in settings.yaml)" in result.stdout
+    assert (
+        "private addresses allowed: every feed added from chat (allow_private_feed_hosts in settings.yaml)"
+        in result.stdout
+    )
