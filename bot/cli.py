@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     poll = sub.add_parser("poll", help="run poll cycles by hand")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--dry-run", action="store_true", help="print what would be posted; change nothing")
+    poll.add_argument(
+        "--due", action="store_true", help="only feeds whose next fetch has come (as the service)"
+    )
     poll.set_defaults(handler=_poll)
     sub.add_parser("check", help="validate the config; non-zero exit on error").set_defaults(handler=_check)
     sub.add_parser("status", help="feed health and queue").set_defaults(handler=_status)
@@ -101,7 +104,7 @@ def _poll(args: argparse.Namespace) -> int:
 
     env = _env()
     if not args.dry_run:
-        return asyncio.run(poll_once(env))
+        return asyncio.run(poll_once(env, only_due=args.due))
     # A dry run is a real cycle on a throw-away copy of the database: same code, nothing changed.
     with tempfile.TemporaryDirectory(prefix="bot-dry-run-") as scratch:
         copy = Path(scratch) / "dry-run.db"
@@ -111,7 +114,7 @@ def _poll(args: argparse.Namespace) -> int:
             with contextlib.closing(source), contextlib.closing(target):
                 source.backup(target)
         print("dry run: nothing is posted and the database is not changed", file=sys.stderr)
-        return asyncio.run(poll_once(env, db_path=copy, console_only=True))
+        return asyncio.run(poll_once(env, db_path=copy, console_only=True, only_due=args.due))
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class CycleReport:
     started_at: float
-    feeds_due: int = 0
+    feeds_due: int = 0  # the feeds this cycle polled
+    skipped: dict[str, int] = field(default_factory=dict)  # why the other enabled feeds were not: count
     fetched: int = 0
     not_modified: int = 0
     unchanged_body: int = 0
@@ -75,7 +76,9 @@ class Pipeline:
     # other due feeds, never that one a second time.
     _in_flight: set[str] = field(default_factory=set)
 
-    async def run_cycle(self) -> CycleReport:
+    async def run_cycle(self, *, only_due: bool = True) -> CycleReport:
+        """One cycle over the enabled feeds whose next fetch has come (`only_due=False`: every enabled
+        feed, as `poll --once` does; disabled and in-flight feeds are skipped either way)."""
         now = self.clock()
         config = self.load_config()
         report = CycleReport(started_at=now)
@@ -83,7 +86,13 @@ class Pipeline:
         feeds = [feed for feed in config.feeds if feed.enabled]
         ensure_feeds(self.db, [(feed.url, feed.name) for feed in feeds], now)
         states = feed_states(self.db, [feed.url for feed in feeds])
-        due = [feed for feed in feeds if _is_due(states[feed.url], now) and feed.url not in self._in_flight]
+        due = []
+        for feed in feeds:
+            reason = self._why_skipped(states[feed.url], feed.url, now, only_due)
+            if reason:
+                report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            else:
+                due.append(feed)
         report.feeds_due = len(due)
         if not due:
             return report
@@ -98,6 +107,15 @@ class Pipeline:
             for feed, result in unreachable:
                 self._record_failure(config, feed, states[feed.url], _fetch_failure(result), report)
         return report
+
+    def _why_skipped(self, state: FeedState, url: str, now: float, only_due: bool) -> str | None:
+        if state.disabled_reason is not None:
+            return "disabled"  # 410 Gone, or paused: until an admin resumes it
+        if url in self._in_flight:
+            return "still being fetched"
+        if only_due and not _is_due(state, now):
+            return "not due"
+        return None
 
     @contextmanager
     def _in_flight_while(self, due: list[FeedConfig]) -> Iterator[None]:
@@ -263,7 +281,7 @@ class Pipeline:
 
 
 def _is_due(state: FeedState, now: float) -> bool:
-    return state.disabled_reason is None and (state.next_fetch_at is None or state.next_fetch_at <= now)
+    return state.next_fetch_at is None or state.next_fetch_at <= now
 
 
 def _looks_offline(due: list[FeedConfig], unreachable: list[tuple[FeedConfig, FetchResult]]) -> bool:

@@ -111,16 +111,20 @@ async def run_service(env: Environment, *, slack_http: bool = False) -> None:
         await bot.close()
 
 
-async def poll_once(env: Environment, *, db_path: Path | None = None, console_only: bool = False) -> int:
-    """One poll cycle and one dispatch round; prints the cycle's summary. Exit code 1 if every feed failed."""
+async def poll_once(
+    env: Environment, *, db_path: Path | None = None, console_only: bool = False, only_due: bool = False
+) -> int:
+    """One poll cycle over every enabled feed (`only_due`: those whose next fetch has come) and one
+    dispatch round; prints the cycle's summary. Exit code 1 if every feed failed."""
     bot = build_bot(env, db_path=db_path)
     try:
         if not console_only:
             await connect_platforms(bot, listen=False)
-        report = await bot.pipeline.run_cycle()
+        report = await bot.pipeline.run_cycle(only_due=only_due)
         sent = await dispatch_due(bot.db, bot.senders, clock=time.time)
+        skipped = ", ".join(f"{count} {why}" for why, count in sorted(report.skipped.items()))
         print(
-            f"{report.feeds_due} feeds due, {report.fetched} fetched ({report.not_modified + report.unchanged_body} "
+            f"{report.feeds_due} feeds polled{f' (skipped: {skipped})' if skipped else ''}, {report.fetched} fetched ({report.not_modified + report.unchanged_body} "
             f"unchanged), {report.failed} failed, {report.new_items} new items, {report.matched_items} matched, "
             f"{sent.sent} alerts posted" + (" [network unreachable]" if report.offline else ""),
             file=sys.stderr,

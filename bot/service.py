@@ -56,8 +56,9 @@ class Service:
             return
         self.last_poll_at = time.time()
         if report.feeds_due:
+            skipped = ", ".join(f"{count} {why}" for why, count in sorted(report.skipped.items()))
             log.info(
-                "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s",
+                "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s%s",
                 report.feeds_due,
                 report.fetched,
                 report.not_modified + report.unchanged_body,
@@ -66,6 +67,7 @@ class Service:
                 report.matched_items,
                 report.enqueued,
                 " [offline]" if report.offline else "",
+                f"; skipped {skipped}" if skipped else "",
             )
 
     def wake_dispatch(self) -> None:

@@ -159,3 +159,18 @@ async def test_rules_test_and_cmd_run_the_command_core_as_operator(config_dir, t
     assert code == 1 and "position" in out
     code, out, _ = await run_bot("cmd", "rules", "list", env=env)  # admin-only: the operator is an admin
     assert code == 0 and "prometheus" in out
+
+
+async def test_poll_once_polls_every_enabled_feed_and_due_keeps_the_schedule(
+    feed_server, config_dir, tmp_path
+):
+    url = feed_server.serve("/feed.xml", rss(fresh_items()))
+    config_dir.write(feeds=[{"url": url, "interval": "1h"}])
+    env = bot_env(config_dir, tmp_path / "bot.db")
+    code, _, err = await run_bot("poll", "--once", env=env)
+    assert code == 0 and "1 feeds polled" in err, err
+    code, _, err = await run_bot("poll", "--once", env=env)  # within the interval: polled all the same
+    assert code == 0 and "1 feeds polled" in err, err
+    code, _, err = await run_bot("poll", "--once", "--due", env=env)
+    assert code == 0 and "0 feeds polled (skipped: 1 not due)" in err, err
+    assert len(feed_server.hits("/feed.xml")) == 2
