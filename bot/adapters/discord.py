@@ -15,7 +15,7 @@ its embed footer with the key, so `find_sent` can recognise it in the channel's 
 (a webhook's channel too, read with the bot token); and after an ambiguous failure a webhook
 alert is looked for before it is posted again, since a webhook message takes no nonce.
 
-What discord.py already retries, and what this module adds (see /work/shared/PITFALLS.md):
+What discord.py already retries, and what this module adds:
 - 429 with a `Via` header (real Discord sends one): discord.py waits `retry_after` itself, up
   to `max_ratelimit_timeout`; a longer wait raises RateLimited, which we turn into a retryable
   error carrying retry_after. A 429 without `Via` is raised at once: we wait and retry here.

@@ -1,7 +1,8 @@
 """SQLite persistence (sqlite-utils): feeds' health, items, matches, the delivery outbox, the audit log.
 
 Only this package writes SQL. One connection, used from the event loop's thread only; every
-write is a short transaction that never spans an `await` (see ../shared/PITFALLS.md).
+write is a short transaction that never spans an `await`: a rollback on a shared connection
+would undo another task's writes too.
 """
 
 from sqlite_utils import Database
