@@ -40,7 +40,9 @@ class Part:
         if not self.prefix:
             return doc.index.get(self.text, [])
         found = [doc.index[word] for word in doc.words_with_prefix(self.text)]
-        return found[0] if len(found) == 1 else sorted(p for ps in found for p in ps)
+        if len(found) <= 1:
+            return found[0] if found else []
+        return sorted(p for ps in found for p in ps)
 
 
 class Node:
@@ -48,6 +50,13 @@ class Node:
 
     positional = False
     source: str = ""
+    # Words the node cannot be true without, known when the query is compiled, so that matching
+    # can turn a node down with a set test on the item's words instead of evaluating it:
+    # `all_of`, every one of them must be in the item; `one_of`, at least one (None: no such set).
+    # Exact words only, in any field (a field only narrows where a word may stand); a wildcard
+    # word and NOT need no particular word.
+    all_of: frozenset[str] = frozenset()
+    one_of: frozenset[str] | None = None
 
     def test(self, doc: Doc) -> bool:
         raise NotImplementedError
@@ -85,6 +94,8 @@ class Word(Node):
 
     def __init__(self, part: Part, field: str, source: str) -> None:
         self.part, self.field, self.source = part, field, source
+        if not part.prefix:
+            self.all_of = self.one_of = frozenset((part.text,))
 
     def spans(self, doc: Doc) -> list[Span]:
         return self._spans(doc, self.field)
@@ -97,8 +108,8 @@ class Word(Node):
         return [(p, p) for p in self.part.positions(doc) if doc.in_field(p, field)]
 
     def test(self, doc: Doc) -> bool:
-        if self.field == "any" and not self.part.prefix:
-            return self.part.text in doc.vocab  # the hot path: one set look-up
+        if self.field == "any":
+            return self.part.present(doc)  # the hot path: a set look-up, or a binary search for a prefix
         return bool(self.spans(doc))
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
@@ -115,6 +126,8 @@ class Phrase(Node):
         self.parts, self.field, self.source = parts, field, source
         self.exact = frozenset(part.text for part in parts if not part.prefix)
         self.prefixes = [part for part in parts if part.prefix]
+        self.all_of = self.exact
+        self.one_of = _needs_one(self.exact)
 
     def spans(self, doc: Doc) -> list[Span]:
         if not (self.exact <= doc.vocab and all(part.present(doc) for part in self.prefixes)):
@@ -154,6 +167,9 @@ class Near(Node):
 
     def __init__(self, first: Node, rest: list[tuple[int, Node]], source: str) -> None:
         self.first, self.rest, self.source = first, rest, source
+        operands = [first, *(node for _, node in rest)]
+        self.all_of = frozenset().union(*(node.all_of for node in operands))
+        self.one_of = _needs_one(self.all_of) or _fewest([node.one_of for node in operands])
 
     def _hits(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
         """Each chain that satisfies the distances: its overall span and the operand spans in it."""
@@ -203,9 +219,12 @@ class And(Node):
         plain = [c for c in children if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
         self.plain_words = frozenset(c.part.text for c in plain)
         self.others = [c for c in children if c not in plain]
+        # Every child's `all_of` words (the plain words among them) are tested in one subset test.
+        self.all_of = frozenset().union(*(child.all_of for child in children))
+        self.one_of = _needs_one(self.all_of) or _fewest([child.one_of for child in children])
 
     def test(self, doc: Doc) -> bool:
-        return self.plain_words <= doc.vocab and all(child.test(doc) for child in self.others)
+        return self.all_of <= doc.vocab and all(child.test(doc) for child in self.others)
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
         _collect_plain(self.plain_words, doc, out)
@@ -225,18 +244,51 @@ class Or(Node):
         plain = [c for c in children if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
         self.plain_words = frozenset(c.part.text for c in plain)
         self.others = [c for c in children if c not in plain]
+        self.all_of = frozenset.intersection(*(child.all_of for child in children))
+        ones = [child.one_of for child in children]
+        self.one_of = None if None in ones else frozenset().union(*(w for w in ones if w is not None))
+        # The other children filed under one word each needs, so that one set intersection with
+        # the item's words picks the few that can be true: a large OR of phrases and field words
+        # costs what its words present in the item cost, not a call per child. Children that need
+        # no particular word are always candidates.
+        self.by_word: dict[str, list[Node]] = {}
+        self.unfiled: list[Node] = []
+        for child in self.others:
+            needs_one = child.one_of if child.one_of is not None and len(child.one_of) == 1 else None
+            word = _one_word(child.all_of) or _one_word(needs_one)
+            if word is None:
+                self.unfiled.append(child)
+            else:
+                self.by_word.setdefault(word, []).append(child)
+        self.filed_words = frozenset(self.by_word)
+
+    def _candidates(self, vocab: set[str | None]) -> list[Node]:
+        """The other children that can be true in an item with these words."""
+        found = [
+            child
+            for word in self.filed_words.intersection(vocab)
+            for child in self.by_word[word]
+            if child.all_of <= vocab
+        ]
+        found += [
+            child for child in self.unfiled if child.one_of is None or not child.one_of.isdisjoint(vocab)
+        ]
+        return found
 
     def test(self, doc: Doc) -> bool:
-        if not self.plain_words.isdisjoint(doc.vocab):
+        vocab = doc.vocab
+        if not self.plain_words.isdisjoint(vocab):
             return True
-        return any(child.test(doc) for child in self.others)
+        return any(child.test(doc) for child in self._candidates(vocab))
 
     def spans(self, doc: Doc) -> list[Span]:
-        return sorted({s for child in self.children for s in child.spans(doc)})
+        found = {(p, p) for word in self.plain_words.intersection(doc.vocab) for p in doc.index[word]}
+        found.update(s for child in self._candidates(doc.vocab) for s in child.spans(doc))
+        return sorted(found)
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
         _collect_plain(self.plain_words, doc, out)
-        for child in self.others:
+        for child in self._candidates(doc.vocab):
             # A positional child collects only what it found, so it needs no separate test.
             if child.positional or child.test(doc):
                 child.collect(doc, out)
@@ -256,6 +308,23 @@ class Not(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         inner = self.child.explain(doc)
         return ExplainNode(self.source, "not", not inner.matched, (), (inner,))
+
+
+def _one_word(words: frozenset[str] | None) -> str | None:
+    """One of `words` to file a node under: the longest (likely the rarest), the first of equals."""
+    return max(sorted(words), key=len) if words else None
+
+
+def _needs_one(all_of: frozenset[str]) -> frozenset[str] | None:
+    """A `one_of` set from an `all_of` set: any one of the words a node needs all of will do."""
+    word = _one_word(all_of)
+    return None if word is None else frozenset((word,))
+
+
+def _fewest(choices: list[frozenset[str] | None]) -> frozenset[str] | None:
+    """The smallest known `one_of` set among a node's required parts."""
+    known = [words for words in choices if words is not None]
+    return min(known, key=len) if known else None
 
 
 def _surfaces(doc: Doc, spans: list[Span]) -> tuple[str, ...]:

@@ -332,8 +332,8 @@ class Doc:
             return pos < self.boundary
         if field_name == "summary":
             return pos > self.boundary
-        if field_name == "lead":
-            return pos < self.lead_end and pos != self.boundary
+        if field_name == "lead":  # the title is all lead: its words need no sentence search
+            return pos < self.boundary or (pos != self.boundary and pos < self.lead_end)
         return True
 
     def same_field(self, a: int, b: int) -> bool:

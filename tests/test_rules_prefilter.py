@@ -1,0 +1,110 @@
+"""The word pre-checks in bot.rules.nodes (`all_of` / `one_of`, an OR's children filed by word) only
+skip work: a rule matches the same items, with the same terms, as when every child is evaluated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.rules import compile_query
+from bot.rules.nodes import And, Near, Node, Not, Or
+from bot.rules.ruleset import CompiledQuery
+from bot.rules.text import Doc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def without_prechecks(node: Node) -> None:
+    """Turn the pre-checks off in a compiled tree: every AND and OR child is evaluated again."""
+    node.all_of, node.one_of = frozenset(), None
+    if isinstance(node, And):
+        node.all_of = node.plain_words  # what the original subset test checked
+    if isinstance(node, Or):
+        node.by_word, node.filed_words, node.unfiled = {}, frozenset(), list(node.others)
+    children: list[Node] = []
+    if isinstance(node, And | Or):
+        children = node.children
+    elif isinstance(node, Near):
+        children = [node.first, *(child for _, child in node.rest)]
+    elif isinstance(node, Not):
+        children = [node.child]
+    for child in children:
+        without_prechecks(child)
+
+
+def both(query: str) -> tuple[CompiledQuery, CompiledQuery]:
+    plain = compile_query(query)
+    without_prechecks(plain.root)
+    return compile_query(query), plain
+
+
+def verdicts(query: CompiledQuery, title: str, summary: str) -> tuple[bool, tuple[str, ...]]:
+    doc = Doc.of(title, summary)
+    matched = query.test(doc)
+    return matched, query.terms(doc) if matched else ()
+
+
+WORDS = ["alpha", "beta", "gamma", "delta", "alphabet", "ベゾス", "ファンド"]
+TERMS = [*WORDS, "al*", "gam*", '"alpha beta"', '"beta gam*"', '"ベゾス ファンド"', '"gamma"']
+
+
+@st.composite
+def queries(draw: st.DrawFn, depth: int = 0) -> str:
+    if depth > 3 or draw(st.booleans()):
+        term = draw(st.sampled_from(TERMS))
+        field = draw(st.sampled_from(["", "", "title:", "summary:", "lead:"]))
+        return f"{field}{term}"
+    kind = draw(st.sampled_from(["AND", "OR", "NOT", "NEAR", "group"]))
+    left, right = draw(queries(depth + 1)), draw(queries(depth + 1))
+    if kind == "NOT":
+        return f"({left} NOT {right})"
+    if kind == "NEAR":
+        near = draw(st.sampled_from(TERMS))
+        group = " OR ".join(draw(st.lists(st.sampled_from(TERMS), min_size=1, max_size=3)))
+        return f"({near} NEAR/{draw(st.integers(1, 4))} ({group}))"
+    if kind == "group":
+        return f"lead:({left} OR {right})"
+    return f"({left} {kind} {right})"
+
+
+texts = st.lists(st.sampled_from([*WORDS, "other", "words", ".", "。"]), max_size=12).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(queries(), texts, texts)
+def test_prechecks_change_no_verdict_and_no_terms(query: str, title: str, summary: str) -> None:
+    fast, plain = both(query)
+    assert verdicts(fast, title, summary) == verdicts(plain, title, summary)
+
+
+def test_the_shipped_rules_give_the_same_verdicts_and_terms_on_the_labelled_set() -> None:
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    lines = (ROOT / "tests" / "data" / "labelled_items.jsonl").read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    for rule in rules:
+        fast, plain = both(rule["query"])
+        for item in items:
+            title, summary = item["title"], item["summary"]
+            assert verdicts(fast, title, summary) == verdicts(plain, title, summary), (
+                rule["name"],
+                item["id"],
+            )
+
+
+def test_a_big_or_evaluates_only_the_children_whose_words_are_there() -> None:
+    query = compile_query('lead:(alpha OR "beta gamma" OR delta*) OR title:epsilon')
+    assert isinstance(query.root, Or) and isinstance(query.root.children[0], Or)
+    assert query.root.filed_words == {"epsilon"}  # the group is filed under none: it needs one of three
+    group = query.root.children[0]
+    assert group.filed_words == {"alpha", "gamma"}  # a phrase under its longest word
+    assert [child.source for child in group.unfiled] == ["delta*"]  # a wildcard needs no word
+    assert query.matches("x", "deltas here")
+    assert query.matches("beta gamma", "")
+    assert not query.matches("gamma beta", "")
+    assert not query.matches("x", "y. epsilon")
+    assert compile_query("(alpha OR beta) AND gamma").root.all_of == {"gamma"}
+    assert compile_query('"alpha beta" NEAR/3 gamma').root.all_of == {"alpha", "beta", "gamma"}
