@@ -7,6 +7,7 @@ import pytest
 from bot.errors import RuleError
 from bot.rules import Doc, RuleSet, RuleSpec, compile_query, format_explanation
 from bot.rules.text import LEAD_WORDS, first_sentence_end
+from bot.rules.text import lead_words as summary_lead_words
 
 
 def matches(query: str, title: str, summary: str = "") -> bool:
@@ -128,3 +129,28 @@ def test_hostile_runs_of_stops_and_quotes_stay_linear() -> None:
     assert matches("lead:x", "t", "." * 200_000 + "x")
     assert matches("lead:x", "t", "!" + "'" * 200_000 + "x")
     assert not matches("lead:x", "t", "e.g. " * 40_000 + "x")  # past the cap
+
+
+def test_a_short_summary_counts_its_lead_without_word_spans() -> None:
+    # Doc takes a shortcut for summaries of at most LEAD_WORDS words with no CJK; same answer.
+    summaries = [
+        "Mr. Bezos said. Then",
+        "e.g. the fund. x",
+        "A 6.2 bn. venture. B",
+        'He said "we will." Then',
+        "Ends with a stop.",
+        "Is it? Yes.",
+        "No stop at all",
+        "Bézos a dit. Puis",
+        "जेफ बेजोस ने कंपनी शुरू की। फंड भी।",
+        "U.S. officials met. Then more",
+        "",
+        "...",
+        " ".join(["word"] * LEAD_WORDS) + ". After",
+        " ".join(["word"] * (LEAD_WORDS + 5)) + ". After",
+        "ベゾス氏が新会社を設立した。ファンドも計画。",
+    ]
+    for summary in summaries:
+        doc = Doc.of("Title", summary)
+        spans = doc.spans[doc.boundary + 1 :]
+        assert doc.lead_end == doc.boundary + 1 + summary_lead_words(doc.summary, spans), summary

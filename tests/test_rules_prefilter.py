@@ -21,13 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 def without_prechecks(node: Node) -> None:
     """Turn the pre-checks off in a compiled tree: every AND and OR child is evaluated again."""
     node.all_of, node.one_of = frozenset(), None
+    # A key of its own: no result is shared with another node that reads the same.
+    node.key = f"{id(node)}"
+    for name in ("test_key", "spans_key", "collect_key"):
+        if hasattr(node, name):
+            setattr(node, name, f"{name}{id(node)}")
     if isinstance(node, And):
         node.all_of = node.plain_words  # what the original subset test checked
     if isinstance(node, Or):
         node.by_word, node.filed_words, node.unfiled = {}, frozenset(), list(node.others)
+        node.by_head, node.filed_heads = {}, frozenset()
     children: list[Node] = []
     if isinstance(node, And | Or):
-        children = node.children
+        children = node.flat
     elif isinstance(node, Near):
         children = [node.first, *(child for _, child in node.rest)]
     elif isinstance(node, Not):
@@ -97,11 +103,11 @@ def test_the_shipped_rules_give_the_same_verdicts_and_terms_on_the_labelled_set(
 
 def test_a_big_or_evaluates_only_the_children_whose_words_are_there() -> None:
     query = compile_query('lead:(alpha OR "beta gamma" OR delta*) OR title:epsilon')
-    assert isinstance(query.root, Or) and isinstance(query.root.children[0], Or)
-    assert query.root.filed_words == {"epsilon"}  # the group is filed under none: it needs one of three
-    group = query.root.children[0]
-    assert group.filed_words == {"alpha", "gamma"}  # a phrase under its longest word
-    assert [child.source for child in group.unfiled] == ["delta*"]  # a wildcard needs no word
+    assert isinstance(query.root, Or)
+    # The nested group is flattened into the outer OR, each child filed under a word it needs.
+    assert query.root.filed_words == {"alpha", "gamma", "epsilon"}  # a phrase under its longest word
+    assert query.root.filed_heads == {"delt"}  # a wildcard under its first four letters
+    assert compile_query("(al* OR beta) AND gamma").root.flat[0].unfiled  # too short to file
     assert query.matches("x", "deltas here")
     assert query.matches("beta gamma", "")
     assert not query.matches("gamma beta", "")
