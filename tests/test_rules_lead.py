@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import RuleError
 from bot.rules import Doc, RuleSet, RuleSpec, compile_query, format_explanation
 from bot.rules.text import LEAD_WORDS, first_sentence_end
+from bot.rules.text import lead_words as summary_lead_words
 
 
 def matches(query: str, title: str, summary: str = "") -> bool:
@@ -128,3 +131,33 @@ def test_hostile_runs_of_stops_and_quotes_stay_linear() -> None:
     assert matches("lead:x", "t", "." * 200_000 + "x")
     assert matches("lead:x", "t", "!" + "'" * 200_000 + "x")
     assert not matches("lead:x", "t", "e.g. " * 40_000 + "x")  # past the cap
+
+
+PIECES = ["Mr.", "Bezos", "said.", "U.S.", "e.g.", "the", "fund", "6.2", "bn.", '"we', 'will."', "Then", "?"]
+PIECES += [
+    "!",
+    "...",
+    "…",
+    ")",
+    "x.",
+    "Inc.",
+    "No.",
+    '"Why?"',
+    "she",
+    "。",
+    "ok",
+    ".",
+    "J.",
+    "베이조스",
+    "बेजोस।",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=LEAD_WORDS + 10).map(" ".join))
+def test_the_lead_of_a_short_summary_is_counted_without_word_spans(summary: str) -> None:
+    # Doc counts the lead of a summary of at most LEAD_WORDS words and no CJK from its sentence
+    # ends alone (and stops looking at the first stop when it is the last); same answer as spans.
+    doc = Doc.of("Title", summary)
+    spans = doc.spans[doc.boundary + 1 :]
+    assert doc.lead_end == doc.boundary + 1 + summary_lead_words(doc.summary, spans)

@@ -5,16 +5,26 @@ spans (first, last token position) so NEAR can measure distance. `And`, `Or` and
 true/false. Every node also knows how to `collect` the spans that made it true (for
 highlighting) and to `explain` itself. Matching is dictionary look-ups and comparisons on
 tokens: nothing here can backtrack. Pure: no I/O.
+
+Large rules stay cheap because most of a rule is never evaluated for a given item: each node
+knows at compile time words it cannot be true without (`all_of`, `one_of`), so an AND is turned
+down by one subset test and an OR evaluates only the children filed under words the item has
+(wildcards under their first letters); nested ORs and ANDs are flattened into one; and results
+are kept per item under a key that reads the same for the same expression in any rule, so a word
+list that several rules share is looked for once. None of this changes a verdict or the reported
+terms (tests/test_rules_prefilter.py); `explain` still evaluates every sub-expression as written.
 """
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from bot.rules.explain import ExplainNode
-from bot.rules.text import Doc
+from bot.rules.text import HEAD, Doc
 
 Span = tuple[int, int]
 MAX_COLLECTED = 50  # highlight spans kept per node; a 200 KB summary may hold thousands
@@ -26,6 +36,11 @@ class Part:
 
     text: str
     prefix: bool = False
+    # A wildcard's first HEAD letters, which a word it matches must start with (None if shorter).
+    head: str | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "head", self.text[:HEAD] if self.prefix and len(self.text) >= HEAD else None)
 
     def matches(self, token: str | None) -> bool:
         if token is None:
@@ -34,7 +49,12 @@ class Part:
 
     def present(self, doc: Doc) -> bool:
         """Whether the word occurs at all: a cheap test before any position work."""
-        return bool(doc.words_with_prefix(self.text)) if self.prefix else self.text in doc.vocab
+        if not self.prefix:
+            return self.text in doc.vocab
+        head = self.head
+        if head is not None and head not in doc.heads:
+            return False  # no word of the item starts with the same letters: no search needed
+        return bool(doc.words_with_prefix(self.text))
 
     def positions(self, doc: Doc) -> list[int]:
         if not self.prefix:
@@ -57,6 +77,13 @@ class Node:
     # word and NOT need no particular word.
     all_of: frozenset[str] = frozenset()
     one_of: frozenset[str] | None = None
+    # What the node is, as a string: the same words, fields and operators give the same key in any
+    # rule (OR and AND children in any order), so per-item results are kept in `Doc.memo` under it
+    # and an expression several rules share is evaluated once per item.
+    key: str = ""
+    # Whether another node reads the same (see `share_results`): only then is an AND's or OR's
+    # result worth keeping in `Doc.memo`.
+    shared: bool = False
 
     def test(self, doc: Doc) -> bool:
         raise NotImplementedError
@@ -96,16 +123,25 @@ class Word(Node):
         self.part, self.field, self.source = part, field, source
         if not part.prefix:
             self.all_of = self.one_of = frozenset((part.text,))
+        # The same word in the same field, in any rule, is looked up once per item.
+        self.key = _interned(f"{field}:{part.text}{'*' if part.prefix else ''}")
 
     def spans(self, doc: Doc) -> list[Span]:
-        return self._spans(doc, self.field)
+        found: list[Span] | None = doc.memo.get(self.key)
+        if found is None:
+            found = doc.memo[self.key] = self._spans(doc, self.field)
+        return found
 
     def _spans(self, doc: Doc, field: str) -> list[Span]:
         if field == "any":
             return [(p, p) for p in self.part.positions(doc)]
         if not self.part.present(doc):
             return []  # a field test on an absent word needs no position index
-        return [(p, p) for p in self.part.positions(doc) if doc.in_field(p, field)]
+        positions = self.part.positions(doc)
+        if field == "lead" and positions and positions[-1] < doc.boundary:
+            return [(p, p) for p in positions]  # all in the title: no sentence search needed
+        low, high = doc.field_range(field)
+        return [(p, p) for p in positions if low <= p < high]
 
     def test(self, doc: Doc) -> bool:
         if self.field == "any":
@@ -126,26 +162,46 @@ class Phrase(Node):
         self.parts, self.field, self.source = parts, field, source
         self.exact = frozenset(part.text for part in parts if not part.prefix)
         self.prefixes = [part for part in parts if part.prefix]
+        # The words after the first, compared as one list slice when none is a wildcard.
+        self.rest_words = None if self.prefixes else [part.text for part in parts[1:]]
         self.all_of = self.exact
         self.one_of = _needs_one(self.exact)
+        # The same phrase in the same field, in any rule, is looked for once per item.
+        self.key = _interned(
+            f"{field}:" + " ".join(part.text + ("*" if part.prefix else "") for part in parts)
+        )
 
     def spans(self, doc: Doc) -> list[Span]:
-        if not (self.exact <= doc.vocab and all(part.present(doc) for part in self.prefixes)):
+        if not self.exact <= doc.vocab:
             return []  # most phrases stop here, without building the position index
-        found: list[Span] | None = doc.memo.get(id(self))
+        if self.prefixes and not all(part.present(doc) for part in self.prefixes):
+            return []
+        found: list[Span] | None = doc.memo.get(self.key)
         if found is None:
-            found = doc.memo[id(self)] = self._find(doc, self.field)
+            found = doc.memo[self.key] = self._find(doc, self.field)
         return found
 
     def _find(self, doc: Doc, field: str) -> list[Span]:
         tokens, last = doc.tokens, len(self.parts) - 1
+        starts = self.parts[0].positions(doc)
+        if not starts:
+            return []
+        # The whole phrase in the field (the lead can end inside a phrase); a phrase never runs
+        # across the title/summary separator, so its first and last words share a field.
+        low, high = (
+            (0, doc.boundary)
+            if field == "lead" and starts[-1] + last < doc.boundary
+            else doc.field_range(field)
+        )
         out: list[Span] = []
-        for p in self.parts[0].positions(doc):
-            if p + last >= len(tokens):
+        rest = self.rest_words
+        for p in starts:
+            if p < low or p + last >= high:
                 continue
-            if field != "any" and not (doc.in_field(p, field) and doc.in_field(p + last, field)):
-                continue  # the whole phrase in the field: the lead can end inside a phrase
-            if all(part.matches(tokens[p + i]) for i, part in enumerate(self.parts[1:], 1)):
+            if rest is not None:
+                if tokens[p + 1 : p + last + 1] == rest:
+                    out.append((p, p + last))
+            elif all(part.matches(tokens[p + i]) for i, part in enumerate(self.parts[1:], 1)):
                 out.append((p, p + last))
         return out
 
@@ -167,17 +223,26 @@ class Near(Node):
 
     def __init__(self, first: Node, rest: list[tuple[int, Node]], source: str) -> None:
         self.first, self.rest, self.source = first, rest, source
+        self.key = _interned("NEAR(" + first.key + "".join(f" /{n} {node.key}" for n, node in rest) + ")")
         operands = [first, *(node for _, node in rest)]
         self.all_of = frozenset().union(*(node.all_of for node in operands))
         self.one_of = _needs_one(self.all_of) or _fewest([node.one_of for node in operands])
 
     def _hits(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
         """Each chain that satisfies the distances: its overall span and the operand spans in it."""
-        if not (self.first.test(doc) and all(node.test(doc) for _, node in self.rest)):
+        if not self.all_of <= doc.vocab:
             return []
-        found: list[tuple[Span, tuple[Span, ...]]] | None = doc.memo.get(id(self))
+        # Every operand must be there. The last ones are tested first: a rule puts the rarer,
+        # more specific operand after the name it qualifies ("Bezos NEAR/6 fund"), and the name
+        # in a field can cost the search for where the lead ends.
+        for _, node in reversed(self.rest):
+            if not node.test(doc):
+                return []
+        if not self.first.test(doc):
+            return []
+        found: list[tuple[Span, tuple[Span, ...]]] | None = doc.memo.get(self.key)
         if found is None:
-            found = doc.memo[id(self)] = self._find(doc)
+            found = doc.memo[self.key] = self._find(doc)
         return found
 
     def _find(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
@@ -215,18 +280,47 @@ class Near(Node):
 class And(Node):
     def __init__(self, children: list[Node], source: str) -> None:
         self.children, self.source = children, source
+        # An AND of ANDs is one AND, as an OR of ORs is one OR.
+        self.flat: list[Node] = [
+            leaf for child in children for leaf in (child.flat if isinstance(child, And) else [child])
+        ]
         # Plain words (any field, no wildcard) are required together in one subset test.
-        plain = [c for c in children if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
+        plain = [c for c in self.flat if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
         self.plain_words = frozenset(c.part.text for c in plain)
-        self.others = [c for c in children if c not in plain]
+        self.others = [c for c in self.flat if c not in plain]
         # Every child's `all_of` words (the plain words among them) are tested in one subset test.
         self.all_of = frozenset().union(*(child.all_of for child in children))
         self.one_of = _needs_one(self.all_of) or _fewest([child.one_of for child in children])
+        self.key = _interned("AND(" + ",".join(sorted(child.key for child in self.flat)) + ")")
+        self.test_key, self.collect_key = _interned("?" + self.key), _interned("+" + self.key)
 
     def test(self, doc: Doc) -> bool:
-        return self.all_of <= doc.vocab and all(child.test(doc) for child in self.others)
+        if not self.all_of <= doc.vocab:
+            return False
+        if not self.shared:
+            return self._all(doc)
+        found: bool | None = doc.memo.get(self.test_key)
+        if found is None:
+            found = doc.memo[self.test_key] = self._all(doc)
+        return found
+
+    def _all(self, doc: Doc) -> bool:
+        for child in self.others:  # noqa: SIM110 - a plain loop: all() over a generator is slower here
+            if not child.test(doc):
+                return False
+        return True
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
+        if not self.shared:
+            self._collect(doc, out)
+            return
+        found: list[Span] | None = doc.memo.get(self.collect_key)
+        if found is None:
+            found = doc.memo[self.collect_key] = []
+            self._collect(doc, found)
+        out.extend(found)
+
+    def _collect(self, doc: Doc, out: list[Span]) -> None:
         _collect_plain(self.plain_words, doc, out)
         for child in self.others:
             child.collect(doc, out)
@@ -240,36 +334,55 @@ class Or(Node):
     def __init__(self, children: list[Node], source: str) -> None:
         self.children, self.source = children, source
         self.positional = all(child.positional for child in children)
+        # An OR of ORs is one OR (`a OR (b OR c)` is `a OR b OR c`): matching works on the flat
+        # list, so every word of the nested groups joins the set operations below.
+        self.flat: list[Node] = [
+            leaf for child in children for leaf in (child.flat if isinstance(child, Or) else [child])
+        ]
         # Plain words (any field, no wildcard) are tested together in one set operation.
-        plain = [c for c in children if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
+        plain = [c for c in self.flat if isinstance(c, Word) and c.field == "any" and not c.part.prefix]
         self.plain_words = frozenset(c.part.text for c in plain)
-        self.others = [c for c in children if c not in plain]
+        self.others = [c for c in self.flat if c not in plain]
         self.all_of = frozenset.intersection(*(child.all_of for child in children))
         ones = [child.one_of for child in children]
         self.one_of = None if None in ones else frozenset().union(*(w for w in ones if w is not None))
         # The other children filed under one word each needs, so that one set intersection with
         # the item's words picks the few that can be true: a large OR of phrases and field words
-        # costs what its words present in the item cost, not a call per child. Children that need
-        # no particular word are always candidates.
+        # costs what its words present in the item cost, not a call per child. A wildcard word is
+        # filed under its first HEAD letters, matched against the items' words' first letters.
+        # Children that need no particular word are always candidates.
         self.by_word: dict[str, list[Node]] = {}
+        self.by_head: dict[str, list[Node]] = {}
         self.unfiled: list[Node] = []
         for child in self.others:
             needs_one = child.one_of if child.one_of is not None and len(child.one_of) == 1 else None
             word = _one_word(child.all_of) or _one_word(needs_one)
-            if word is None:
-                self.unfiled.append(child)
-            else:
+            head = child.part.head if isinstance(child, Word) else None
+            if word is not None:
                 self.by_word.setdefault(word, []).append(child)
+            elif head is not None:
+                self.by_head.setdefault(head, []).append(child)
+            else:
+                self.unfiled.append(child)
         self.filed_words = frozenset(self.by_word)
+        self.filed_heads = frozenset(self.by_head)
+        self.key = _interned("OR(" + ",".join(sorted(child.key for child in self.flat)) + ")")
+        self.test_key = _interned("?" + self.key)
+        self.spans_key, self.collect_key = _interned("@" + self.key), _interned("+" + self.key)
 
-    def _candidates(self, vocab: set[str | None]) -> list[Node]:
-        """The other children that can be true in an item with these words."""
+    def _candidates(self, doc: Doc) -> list[Node]:
+        """The other children that can be true in this item, given its words."""
+        vocab = doc.vocab
         found = [
             child
             for word in self.filed_words.intersection(vocab)
             for child in self.by_word[word]
             if child.all_of <= vocab
         ]
+        if self.filed_heads:
+            found += [
+                child for head in self.filed_heads.intersection(doc.heads) for child in self.by_head[head]
+            ]
         found += [
             child for child in self.unfiled if child.one_of is None or not child.one_of.isdisjoint(vocab)
         ]
@@ -279,16 +392,55 @@ class Or(Node):
         vocab = doc.vocab
         if not self.plain_words.isdisjoint(vocab):
             return True
-        return any(child.test(doc) for child in self._candidates(vocab))
+        if not self.shared:
+            return self._any(doc, vocab)
+        found: bool | None = doc.memo.get(self.test_key)
+        if found is None:
+            found = doc.memo[self.test_key] = self._any(doc, vocab)
+        return found
+
+    def _any(self, doc: Doc, vocab: set[str | None]) -> bool:
+        """`_candidates` as loops that stop at the first true child (the hot path of matching)."""
+        for word in self.filed_words.intersection(vocab):
+            for child in self.by_word[word]:
+                if child.all_of <= vocab and child.test(doc):
+                    return True
+        if self.filed_heads:
+            for head in self.filed_heads.intersection(doc.heads):
+                for child in self.by_head[head]:
+                    if child.test(doc):
+                        return True
+        for child in self.unfiled:
+            if (child.one_of is None or not child.one_of.isdisjoint(vocab)) and child.test(doc):
+                return True
+        return False
 
     def spans(self, doc: Doc) -> list[Span]:
-        found = {(p, p) for word in self.plain_words.intersection(doc.vocab) for p in doc.index[word]}
-        found.update(s for child in self._candidates(doc.vocab) for s in child.spans(doc))
-        return sorted(found)
+        if not self.shared:
+            return self._spans(doc)
+        found: list[Span] | None = doc.memo.get(self.spans_key)
+        if found is None:
+            found = doc.memo[self.spans_key] = self._spans(doc)
+        return found
+
+    def _spans(self, doc: Doc) -> list[Span]:
+        spans = {(p, p) for word in self.plain_words.intersection(doc.vocab) for p in doc.index[word]}
+        spans.update(s for child in self._candidates(doc) for s in child.spans(doc))
+        return sorted(spans)
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
+        if not self.shared:
+            self._collect(doc, out)
+            return
+        found: list[Span] | None = doc.memo.get(self.collect_key)
+        if found is None:
+            found = doc.memo[self.collect_key] = []
+            self._collect(doc, found)
+        out.extend(found)
+
+    def _collect(self, doc: Doc, out: list[Span]) -> None:
         _collect_plain(self.plain_words, doc, out)
-        for child in self._candidates(doc.vocab):
+        for child in self._candidates(doc):
             # A positional child collects only what it found, so it needs no separate test.
             if child.positional or child.test(doc):
                 child.collect(doc, out)
@@ -301,6 +453,7 @@ class Or(Node):
 class Not(Node):
     def __init__(self, child: Node, source: str) -> None:
         self.child, self.source = child, source
+        self.key = _interned("NOT(" + child.key + ")")
 
     def test(self, doc: Doc) -> bool:
         return not self.child.test(doc)
@@ -308,6 +461,32 @@ class Not(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         inner = self.child.explain(doc)
         return ExplainNode(self.source, "not", not inner.matched, (), (inner,))
+
+
+def share_results(roots: Iterable[Node]) -> None:
+    """Mark the ANDs and ORs that read the same as another one somewhere in these trees (the same
+    word list in two rules, an amount written twice in one), so that they keep their per-item
+    results for each other; a result nobody else asks for is not worth the look-up."""
+    nodes: list[Node] = []
+    todo = list(roots)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, And | Or):
+            todo.extend(node.others)
+        elif isinstance(node, Near):
+            todo.extend([node.first, *(child for _, child in node.rest)])
+        elif isinstance(node, Not):
+            todo.append(node.child)
+    counts = Counter(node.key for node in nodes)
+    for node in nodes:
+        node.shared = counts[node.key] > 1
+
+
+def _interned(key: str) -> str:
+    """One string object per distinct key, so that a memo look-up compares by identity, not by
+    the characters of a key that can run to thousands for a large OR group."""
+    return sys.intern(key)
 
 
 def _one_word(words: frozenset[str] | None) -> str | None:

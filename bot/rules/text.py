@@ -170,6 +170,7 @@ def is_cjk_char(text: str) -> bool:
 
 # --- the lead: the title and the summary's first sentence ---------------------------------------
 
+HEAD = 4  # a wildcard is pre-checked against the first HEAD letters of the item's words
 LEAD_WORDS = 60  # the lead's cap when a summary has no sentence break
 _CJK_PER_WORD = 3  # one-character words: about three make a word of a spaced language
 _CLOSERS = "\"'’”»)\\]」』）】"
@@ -182,6 +183,7 @@ _STOPS = ".!?…؟۔"
 _SENTENCE_END = re.compile(
     rf"(?<![{_STOPS}])[{_STOPS}]++[{_CLOSERS}]*+(?=\s|$|[{_CJK}])|[。।॥][{_CLOSERS}]*+"
 )
+_ANY_STOP = re.compile(f"[{_STOPS}。।॥]")
 _LAST_LETTERS = re.compile(r"[^\W\d_]+\Z")
 _NEXT_CHAR = re.compile(r"\s*(\S?)")
 # Words whose period is not a sentence end ("Mr. Bezos", "Amazon.com Inc. founder"). When one ends
@@ -213,9 +215,12 @@ def _capped(text: str, spans: list[tuple[int, int]]) -> int:
     return len(spans)
 
 
-def first_sentence_end(text: str, limit: int) -> int | None:
-    """The offset just past the first sentence's end in `text[:limit]`, or None if there is none."""
-    for end in _SENTENCE_END.finditer(text, 0, limit):
+def first_sentence_end(text: str, limit: int, start: int = 0) -> int | None:
+    """The offset just past the first sentence's end in `text[:limit]`, or None if there is none.
+
+    `start` may skip text known to hold no stop (no sentence end can begin before the first stop).
+    """
+    for end in _SENTENCE_END.finditer(text, start, limit):
         stop = end.group()
         if stop[0] in "。।॥":
             return end.end()
@@ -256,8 +261,10 @@ class Doc:
     """
 
     __slots__ = (
+        "_heads",
         "_index",
         "_lead_end",
+        "_prefixed",
         "_raw",
         "_shown",
         "_sorted",
@@ -280,20 +287,34 @@ class Doc:
         self._index: dict[str, list[int]] | None = None
         self._spans: list[tuple[int, int]] | None = None
         self._sorted: list[str] | None = None
+        self._prefixed: dict[str, list[str]] = {}
+        self._heads: set[str] | None = None
         self._lead_end: int | None = None
         self._shown: tuple[str, str] | None = None
-        self.memo: dict[int, Any] = {}  # per-node results (keyed by id) so shared work runs once
+        # Per-node results under the node's key (its words, fields and operators), so work that
+        # several nodes or rules share runs once.
+        self.memo: dict[str, Any] = {}
 
     def words_with_prefix(self, prefix: str) -> list[str]:
         """The distinct words starting with `prefix`, found by binary search in the sorted vocabulary."""
+        found = self._prefixed.get(prefix)
+        if found is not None:
+            return found  # rules share wildcards ("manufactur*"): each is looked up once per item
         if self._sorted is None:
             self._sorted = sorted(t for t in self.vocab if t is not None)
         words, i = self._sorted, bisect_left(self._sorted, prefix)
-        found = []
+        found = self._prefixed[prefix] = []
         while i < len(words) and words[i].startswith(prefix):
             found.append(words[i])
             i += 1
         return found
+
+    @property
+    def heads(self) -> set[str]:
+        """The first HEAD letters of each distinct word (the whole word if shorter), for wildcards."""
+        if self._heads is None:
+            self._heads = {t[:HEAD] for t in self.vocab if t is not None}
+        return self._heads
 
     @classmethod
     def of(cls, title: str, summary: str) -> Doc:
@@ -304,9 +325,15 @@ class Doc:
         """Word -> its positions, in order."""
         if self._index is None:
             index: dict[str, list[int]] = {}
+            get = index.get  # not setdefault, which builds a list for every word
             for pos, token in enumerate(self.tokens):
-                if token is not None:
-                    index.setdefault(token, []).append(pos)
+                if token is None:
+                    continue
+                found = get(token)
+                if found is None:
+                    index[token] = [pos]
+                else:
+                    found.append(pos)
             self._index = index
         return self._index
 
@@ -323,9 +350,26 @@ class Doc:
     def lead_end(self) -> int:
         """One past the last position of the lead: the whole title, then the summary's first sentence."""
         if self._lead_end is None:
-            summary_spans = self.spans[self.boundary + 1 :]
-            self._lead_end = self.boundary + 1 + lead_words(self.summary, summary_spans)
+            self._lead_end = self.boundary + 1 + self._lead_words()
         return self._lead_end
+
+    def _lead_words(self) -> int:
+        """How many summary words are in the lead (see `lead_words`).
+
+        A summary of at most LEAD_WORDS words and no Han/kana/Hangul (most items) is under the cap
+        as a whole, so the words before its first sentence end are counted without working out
+        every word's span.
+        """
+        summary, count = self.summary, len(self.tokens) - self.boundary - 1
+        if count > LEAD_WORDS or _CJK_CHAR.search(summary):
+            return lead_words(summary, self.spans[self.boundary + 1 :])
+        stop = _ANY_STOP.search(summary)
+        if stop is None or not summary[stop.end() :].strip(_CLOSERS + _STOPS + " \t\r\n"):
+            return count  # no stop before the end: one sentence (the usual summary)
+        cut = first_sentence_end(summary, len(summary), stop.start())
+        if cut is None or _tokens(summary).search(summary, cut) is None:
+            return count
+        return len(_tokens(summary).findall(summary, 0, cut))
 
     def in_field(self, pos: int, field_name: str) -> bool:
         if field_name == "title":
@@ -335,6 +379,16 @@ class Doc:
         if field_name == "lead":  # the title is all lead: its words need no sentence search
             return pos < self.boundary or (pos != self.boundary and pos < self.lead_end)
         return True
+
+    def field_range(self, field_name: str) -> tuple[int, int]:
+        """The positions `low <= pos < high` of a field's words (the separator holds no word)."""
+        if field_name == "title":
+            return 0, self.boundary
+        if field_name == "summary":
+            return self.boundary + 1, len(self.tokens)
+        if field_name == "lead":
+            return 0, self.lead_end
+        return 0, len(self.tokens)
 
     def same_field(self, a: int, b: int) -> bool:
         """Whether two positions are in the same field: title or summary (the lead is not a third)."""
