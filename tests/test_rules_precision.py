@@ -1,4 +1,6 @@
-"""The shipped rules (config/rules.yaml) against the labelled set: precision and recall >= 0.95."""
+"""The shipped rules (config/rules.yaml) against the labelled development set: precision >= 0.97 and
+recall >= 0.95. Run with -s for the report of misses and false alarms. (The held-out set is checked
+separately, by tests/test_rules_heldout.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from bot.rules import RuleSet, RuleSpec
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = ROOT / "tests" / "data" / "labelled_items.jsonl"
 RULES = ROOT / "config" / "rules.yaml"
-THRESHOLD = 0.95  # both precision and recall on the development set (measured 1.000 / 1.000)
+PRECISION = 0.97
+RECALL = 0.95
 
 
 def load_default_rules() -> RuleSet:
@@ -62,5 +65,8 @@ def test_default_rules_reach_precision_and_recall_of_95_percent() -> None:
     recall = hits / ((hits + len(misses)) or 1)
     print(f"\nprecision {precision:.3f}  recall {recall:.3f}  ({hits} true positives)")
     report = "\n".join(["false positives:", *false_alarms, "missed:", *misses])
-    if precision < THRESHOLD or recall < THRESHOLD:
-        pytest.fail(f"precision {precision:.3f}, recall {recall:.3f} (need {THRESHOLD})\n{report}")
+    print(report)
+    if precision < PRECISION or recall < RECALL:
+        pytest.fail(
+            f"precision {precision:.3f}, recall {recall:.3f} (need {PRECISION} and {RECALL})\n{report}"
+        )

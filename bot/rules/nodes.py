@@ -5,13 +5,22 @@ spans (first, last token position) so NEAR can measure distance. `And`, `Or` and
 true/false. Every node also knows how to `collect` the spans that made it true (for
 highlighting) and to `explain` itself. Matching is dictionary look-ups and comparisons on
 tokens: nothing here can backtrack. Pure: no I/O.
+
+Large rules stay cheap because most of a rule is never evaluated for a given item: each node
+knows at compile time words it cannot be true without (`all_of`, `one_of`), so an AND is turned
+down by one subset test and an OR evaluates only the children filed under words the item has
+(wildcards under their first letters); nested ORs and ANDs are flattened into one; and results
+are kept per item under a key that reads the same for the same expression in any rule, so a word
+list that several rules share is looked for once. None of this changes a verdict or the reported
+terms (tests/test_rules_prefilter.py); `explain` still evaluates every sub-expression as written.
 """
 
 from __future__ import annotations
 
 import sys
 from bisect import bisect_left
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.rules.explain import ExplainNode
@@ -72,6 +81,9 @@ class Node:
     # rule (OR and AND children in any order), so per-item results are kept in `Doc.memo` under it
     # and an expression several rules share is evaluated once per item.
     key: str = ""
+    # Whether another node reads the same (see `share_results`): only then is an AND's or OR's
+    # result worth keeping in `Doc.memo`.
+    shared: bool = False
 
     def test(self, doc: Doc) -> bool:
         raise NotImplementedError
@@ -218,11 +230,16 @@ class Near(Node):
 
     def _hits(self, doc: Doc) -> list[tuple[Span, tuple[Span, ...]]]:
         """Each chain that satisfies the distances: its overall span and the operand spans in it."""
-        if not self.first.test(doc):
+        if not self.all_of <= doc.vocab:
             return []
-        for _, node in self.rest:
+        # Every operand must be there. The last ones are tested first: a rule puts the rarer,
+        # more specific operand after the name it qualifies ("Bezos NEAR/6 fund"), and the name
+        # in a field can cost the search for where the lead ends.
+        for _, node in reversed(self.rest):
             if not node.test(doc):
                 return []
+        if not self.first.test(doc):
+            return []
         found: list[tuple[Span, tuple[Span, ...]]] | None = doc.memo.get(self.key)
         if found is None:
             found = doc.memo[self.key] = self._find(doc)
@@ -280,6 +297,8 @@ class And(Node):
     def test(self, doc: Doc) -> bool:
         if not self.all_of <= doc.vocab:
             return False
+        if not self.shared:
+            return self._all(doc)
         found: bool | None = doc.memo.get(self.test_key)
         if found is None:
             found = doc.memo[self.test_key] = self._all(doc)
@@ -292,13 +311,19 @@ class And(Node):
         return True
 
     def collect(self, doc: Doc, out: list[Span]) -> None:
+        if not self.shared:
+            self._collect(doc, out)
+            return
         found: list[Span] | None = doc.memo.get(self.collect_key)
         if found is None:
             found = doc.memo[self.collect_key] = []
-            _collect_plain(self.plain_words, doc, found)
-            for child in self.others:
-                child.collect(doc, found)
+            self._collect(doc, found)
         out.extend(found)
+
+    def _collect(self, doc: Doc, out: list[Span]) -> None:
+        _collect_plain(self.plain_words, doc, out)
+        for child in self.others:
+            child.collect(doc, out)
 
     def explain(self, doc: Doc) -> ExplainNode:
         children = tuple(child.explain(doc) for child in self.children)
@@ -367,6 +392,8 @@ class Or(Node):
         vocab = doc.vocab
         if not self.plain_words.isdisjoint(vocab):
             return True
+        if not self.shared:
+            return self._any(doc, vocab)
         found: bool | None = doc.memo.get(self.test_key)
         if found is None:
             found = doc.memo[self.test_key] = self._any(doc, vocab)
@@ -389,23 +416,34 @@ class Or(Node):
         return False
 
     def spans(self, doc: Doc) -> list[Span]:
+        if not self.shared:
+            return self._spans(doc)
         found: list[Span] | None = doc.memo.get(self.spans_key)
         if found is None:
-            spans = {(p, p) for word in self.plain_words.intersection(doc.vocab) for p in doc.index[word]}
-            spans.update(s for child in self._candidates(doc) for s in child.spans(doc))
-            found = doc.memo[self.spans_key] = sorted(spans)
+            found = doc.memo[self.spans_key] = self._spans(doc)
         return found
 
+    def _spans(self, doc: Doc) -> list[Span]:
+        spans = {(p, p) for word in self.plain_words.intersection(doc.vocab) for p in doc.index[word]}
+        spans.update(s for child in self._candidates(doc) for s in child.spans(doc))
+        return sorted(spans)
+
     def collect(self, doc: Doc, out: list[Span]) -> None:
+        if not self.shared:
+            self._collect(doc, out)
+            return
         found: list[Span] | None = doc.memo.get(self.collect_key)
         if found is None:
             found = doc.memo[self.collect_key] = []
-            _collect_plain(self.plain_words, doc, found)
-            for child in self._candidates(doc):
-                # A positional child collects only what it found, so it needs no separate test.
-                if child.positional or child.test(doc):
-                    child.collect(doc, found)
+            self._collect(doc, found)
         out.extend(found)
+
+    def _collect(self, doc: Doc, out: list[Span]) -> None:
+        _collect_plain(self.plain_words, doc, out)
+        for child in self._candidates(doc):
+            # A positional child collects only what it found, so it needs no separate test.
+            if child.positional or child.test(doc):
+                child.collect(doc, out)
 
     def explain(self, doc: Doc) -> ExplainNode:
         children = tuple(child.explain(doc) for child in self.children)
@@ -423,6 +461,26 @@ class Not(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         inner = self.child.explain(doc)
         return ExplainNode(self.source, "not", not inner.matched, (), (inner,))
+
+
+def share_results(roots: Iterable[Node]) -> None:
+    """Mark the ANDs and ORs that read the same as another one somewhere in these trees (the same
+    word list in two rules, an amount written twice in one), so that they keep their per-item
+    results for each other; a result nobody else asks for is not worth the look-up."""
+    nodes: list[Node] = []
+    todo = list(roots)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, And | Or):
+            todo.extend(node.others)
+        elif isinstance(node, Near):
+            todo.extend([node.first, *(child for _, child in node.rest)])
+        elif isinstance(node, Not):
+            todo.append(node.child)
+    counts = Counter(node.key for node in nodes)
+    for node in nodes:
+        node.shared = counts[node.key] > 1
 
 
 def _interned(key: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.errors import ConfigError, RuleError
 from bot.model import RuleMatch
 from bot.rules.explain import RuleExplanation
-from bot.rules.nodes import Node, Span
+from bot.rules.nodes import Node, Span, share_results
 from bot.rules.parser import parse
 from bot.rules.text import Doc
 
@@ -55,7 +55,9 @@ class CompiledQuery:
 
 def compile_query(query: str) -> CompiledQuery:
     """Parse and validate one query; raises `RuleError` with the position and what was expected."""
-    return CompiledQuery(query, parse(query))
+    root = parse(query)
+    share_results([root])
+    return CompiledQuery(query, root)
 
 
 class RuleSet:
@@ -79,6 +81,7 @@ class RuleSet:
                 rules.append((spec, compile_query(spec.query)))
             except RuleError as error:
                 raise RuleError(error.query, error.position, error.expected, rule=spec.name) from None
+        share_results([compiled.root for _, compiled in rules])  # across rules, too
         return cls(rules)
 
     def match(self, title: str, summary: str) -> list[RuleMatch]:

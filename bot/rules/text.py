@@ -215,9 +215,12 @@ def _capped(text: str, spans: list[tuple[int, int]]) -> int:
     return len(spans)
 
 
-def first_sentence_end(text: str, limit: int) -> int | None:
-    """The offset just past the first sentence's end in `text[:limit]`, or None if there is none."""
-    for end in _SENTENCE_END.finditer(text, 0, limit):
+def first_sentence_end(text: str, limit: int, start: int = 0) -> int | None:
+    """The offset just past the first sentence's end in `text[:limit]`, or None if there is none.
+
+    `start` may skip text known to hold no stop (no sentence end can begin before the first stop).
+    """
+    for end in _SENTENCE_END.finditer(text, start, limit):
         stop = end.group()
         if stop[0] in "。।॥":
             return end.end()
@@ -363,7 +366,7 @@ class Doc:
         stop = _ANY_STOP.search(summary)
         if stop is None or not summary[stop.end() :].strip(_CLOSERS + _STOPS + " \t\r\n"):
             return count  # no stop before the end: one sentence (the usual summary)
-        cut = first_sentence_end(summary, len(summary))
+        cut = first_sentence_end(summary, len(summary), stop.start())
         if cut is None or _tokens(summary).search(summary, cut) is None:
             return count
         return len(_tokens(summary).findall(summary, 0, cut))
