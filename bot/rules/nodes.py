@@ -277,7 +277,27 @@ class Near(Node):
         return ExplainNode(self.source, "near", bool(hits), terms, tuple(children))
 
 
-class And(Node):
+class _Group(Node):
+    """AND and OR: a group written identically in several rules collects its spans once per item."""
+
+    shared = False
+    collect_key = ""
+
+    def collect(self, doc: Doc, out: list[Span]) -> None:
+        if not self.shared:
+            self._collect(doc, out)
+            return
+        found: list[Span] | None = doc.memo.get(self.collect_key)
+        if found is None:
+            found = doc.memo[self.collect_key] = []
+            self._collect(doc, found)
+        out.extend(found)
+
+    def _collect(self, doc: Doc, out: list[Span]) -> None:
+        raise NotImplementedError
+
+
+class And(_Group):
     def __init__(self, children: list[Node], source: str) -> None:
         self.children, self.source = children, source
         # An AND of ANDs is one AND, as an OR of ORs is one OR.
@@ -310,16 +330,6 @@ class And(Node):
                 return False
         return True
 
-    def collect(self, doc: Doc, out: list[Span]) -> None:
-        if not self.shared:
-            self._collect(doc, out)
-            return
-        found: list[Span] | None = doc.memo.get(self.collect_key)
-        if found is None:
-            found = doc.memo[self.collect_key] = []
-            self._collect(doc, found)
-        out.extend(found)
-
     def _collect(self, doc: Doc, out: list[Span]) -> None:
         _collect_plain(self.plain_words, doc, out)
         for child in self.others:
@@ -330,7 +340,7 @@ class And(Node):
         return ExplainNode(self.source, "and", all(c.matched for c in children), (), children)
 
 
-class Or(Node):
+class Or(_Group):
     def __init__(self, children: list[Node], source: str) -> None:
         self.children, self.source = children, source
         self.positional = all(child.positional for child in children)
@@ -427,16 +437,6 @@ class Or(Node):
         spans = {(p, p) for word in self.plain_words.intersection(doc.vocab) for p in doc.index[word]}
         spans.update(s for child in self._candidates(doc) for s in child.spans(doc))
         return sorted(spans)
-
-    def collect(self, doc: Doc, out: list[Span]) -> None:
-        if not self.shared:
-            self._collect(doc, out)
-            return
-        found: list[Span] | None = doc.memo.get(self.collect_key)
-        if found is None:
-            found = doc.memo[self.collect_key] = []
-            self._collect(doc, found)
-        out.extend(found)
 
     def _collect(self, doc: Doc, out: list[Span]) -> None:
         _collect_plain(self.plain_words, doc, out)
