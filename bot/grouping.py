@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,7 +86,7 @@ def _item(report: dict[str, Any], published: datetime | None) -> Item | None:
     if item is None:
         return None
     # The caller's id names the report in the output; the store's id must be unique per report.
-    return Item(**{**item.__dict__, "published": published})
+    return replace(item, published=published)
 
 
 def _when(value: Any) -> datetime | None:

@@ -214,7 +214,7 @@ def story_features(title: str, summary: str = "", source: str = "") -> StoryFeat
 
 def _furthest_stage(marks: set[str]) -> tuple[str, ...]:
     stages = {_STAGE_OF[mark] for mark in marks if mark in _STAGE_OF}
-    return tuple(max(stages, key=STAGE_ORDER.index) for _ in (1,) if stages)
+    return (max(stages, key=STAGE_ORDER.index),) if stages else ()
 
 
 def _event_tokens(text: str) -> tuple[dict[str, int], tuple[str, ...], set[str]]:
