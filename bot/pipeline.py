@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from bot.config import BotConfig, FeedConfig
-from bot.feed_policy import decide_after_failure, decide_after_success
+from bot.feed_policy import FeedFailed, FeedFetched, decide_after_failure, next_fetch_after_success
 from bot.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.freshness import alertable_items
 from bot.parse import ParsedFeed
@@ -169,7 +169,7 @@ class Pipeline:
             return
         now = self.clock()
         interval = feed.interval or config.settings.poll_interval
-        success = decide_after_success(
+        next_fetch_at = next_fetch_after_success(
             now=now,
             interval=interval,
             max_age=result.max_age,
@@ -184,12 +184,11 @@ class Pipeline:
                 report.not_modified += 1
             else:
                 report.unchanged_body += 1
-            record_fetch(
-                self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
-                error_count=0, succeeded=True, error=state.warning,
-                error_kind="warning" if state.warning else None, etag=result.etag,
+            unchanged = FeedFetched(
+                result.status, next_fetch_at, warning=state.warning, etag=result.etag,
                 last_modified=result.last_modified,
             )  # fmt: skip
+            record_fetch(self.db, feed.url, unchanged, now=now)
             return
 
         parsed = await self.parser.parse(
@@ -210,12 +209,11 @@ class Pipeline:
         async with self._store_turn:
             with transaction(self.db):
                 new_count, queued = self._store_and_enqueue(config, state, parsed, report)
-                record_fetch(
-                    self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
-                    error_count=0, succeeded=True, error=parsed.warning,
-                    error_kind="warning" if parsed.warning else None, etag=result.etag,
+                fetched = FeedFetched(
+                    result.status, next_fetch_at, warning=parsed.warning, etag=result.etag,
                     last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
                 )  # fmt: skip
+                record_fetch(self.db, feed.url, fetched, now=self.clock())
         if queued:
             self.on_enqueued()  # committed: the dispatcher can send them now, not after the whole cycle
 
@@ -270,11 +268,10 @@ class Pipeline:
             retry_after=failure.retry_after,
             max_backoff=config.settings.fetch.max_backoff,
         )
-        record_fetch(
-            self.db, feed.url, now=now, status=failure.status, next_fetch_at=decision.next_fetch_at,
-            error_count=decision.error_count, error_kind=failure.kind, error=failure.message,
-            disabled_reason=decision.disabled_reason,
-        )  # fmt: skip
+        outcome = FeedFailed.after(
+            decision, status=failure.status, kind=failure.kind, message=failure.message
+        )
+        record_fetch(self.db, feed.url, outcome, now=now)
         report.failed += 1
         report.errors[feed.url] = f"{failure.kind}: {failure.message}"
         log.warning("feed %s failed (%s): %s", feed.name or feed.url, failure.kind, failure.message)
