@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from functools import partial
 
 from aiolimiter import AsyncLimiter
@@ -47,6 +48,14 @@ MAX_RETRY_DELAY = 3600.0
 # Messages per period per channel, kept under each platform's limit so it never has to say 429.
 # Discord webhooks are paced per webhook inside the Discord adapter.
 DEFAULT_PACE: dict[str, tuple[float, float]] = {"slack": (1, 1.0), "discord": (5, 5.0)}
+
+
+class SendOutcome(Enum):
+    """What one outbox row's turn came to, and so whether its channel's later rows go on."""
+
+    SENT = "sent"  # the platform accepted it
+    PASSED = "passed"  # not sent this round (waits for its alert, claimed elsewhere, settled): go on
+    CHANNEL_HELD = "held"  # the send failed: the channel's later rows wait, to keep their order
 
 
 @dataclass
@@ -111,16 +120,20 @@ class Dispatcher:
                 outcome = await self._send(
                     row, [row.alert.delivery_id], report, partial(sender.send_alert, channel, row.alert)
                 )
-            if outcome == "stop":
+            if outcome is SendOutcome.CHANNEL_HELD:
                 return  # keep this channel's order: later rows wait for the next round
 
-    async def _send_update(self, sender: AlertSender, row: DueDelivery, report: DispatchReport) -> str:
+    async def _send_update(
+        self, sender: AlertSender, row: DueDelivery, report: DispatchReport
+    ) -> SendOutcome:
         parent = parent_of(self._db, row)
         if parent is None or parent.status == "failed":
             mark_failed(self._db, row.alert.delivery_id, error="its story's alert was never delivered")
-            return "next"
+            return SendOutcome.PASSED
         if parent.status != "sent" or not parent.message_ref:
-            return "next"  # the alert is not out yet: the update waits, the channel's other rows go on
+            return (
+                SendOutcome.PASSED
+            )  # the alert is not out yet: the update waits, the channel's other rows go on
         if parent.message_ref in ("unconfirmed", "digest:unconfirmed") or parent.message_ref.startswith(
             "digest:"
         ):
@@ -130,9 +143,10 @@ class Dispatcher:
                 message_ref="skipped: no message to update",
                 now=self._clock(),
             )
-            return "next"
+            return SendOutcome.PASSED
         if earlier_update_unsettled(self._db, row):
-            return "next"  # an older copy of the story goes first, so the alert's list only grows
+            # an older copy of the story goes first, so the alert's list only grows
+            return SendOutcome.PASSED
         ref = parent.message_ref
         return await self._send(
             row,
@@ -149,10 +163,10 @@ class Dispatcher:
         outcome = await self._send(
             stale[0], ids, report, lambda: sender.send_notice(key[1], text), marker=DIGEST_MARKER
         )
-        if outcome == "sent":
+        if outcome is SendOutcome.SENT:
             report.digested += len(ids)
             log.info("%d delayed alerts for %s:%s sent as one digest", len(ids), *key)
-        return outcome == "sent"
+        return outcome is SendOutcome.SENT
 
     async def _send(
         self,
@@ -162,12 +176,12 @@ class Dispatcher:
         send: Callable[[], Awaitable[str]],
         *,
         marker: str | None = None,
-    ) -> str:
-        """Claim `ids`, pace, send, record. Returns "sent", "next" (skip this row) or "stop" (channel)."""
+    ) -> SendOutcome:
+        """Claim `ids`, pace, send, record what came of it."""
         where = f"{row.platform}:{row.channel}"
         await self._pacer(row.platform, row.channel).acquire()
         if not claim(self._db, ids, now=self._clock(), marker=marker):
-            return "next"
+            return SendOutcome.PASSED
         attempts = row.attempts + 1
         try:
             message_ref = await send()
@@ -175,10 +189,10 @@ class Dispatcher:
             error = exc if isinstance(exc, DeliveryError) else _unexpected(exc, where)
             report.errors.append(f"{where}: {error}")
             self._record_failure(ids, error, attempts, where, report)
-            return "stop"
+            return SendOutcome.CHANNEL_HELD
         mark_sent(self._db, ids, message_ref=message_ref, now=self._clock())
         report.sent += len(ids)
-        return "sent"
+        return SendOutcome.SENT
 
     def _record_failure(
         self, ids: list[int], error: DeliveryError, attempts: int, where: str, report: DispatchReport

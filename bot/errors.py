@@ -1,16 +1,25 @@
-"""The bot's exception tree. Every error we raise on purpose derives from BotError.
+"""The bot's exception tree. Every error the bot raises on purpose derives from BotError.
 
     BotError
-    ├── ConfigError          bad YAML, bad key, bad value (names file, key and reason)
-    │   └── RuleError        a rule query that does not parse (names position and what was expected)
-    ├── FeedError            a feed could not be fetched or parsed (recorded per feed, never fatal)
-    ├── StoreError           the database refused (read-only, full disk, bad schema version)
-    ├── DeliveryError        a platform refused or failed a send (recorded per outbox row)
-    │   └── UncheckableChannel  the bot cannot read a channel to see whether a send landed
-    └── CommandError         a slash command that is malformed or not allowed (answered, never raised out)
+    ├── ConfigError            bad YAML, bad key, bad value (names file, key and reason)
+    │   └── RuleError          a rule query that does not parse (names position and what was expected)
+    ├── FeedError              a feed could not be fetched or parsed (recorded per feed, never fatal)
+    │   ├── RequestRefused     the address guard refused a request or a redirect hop
+    │   └── TooManyRedirects   more redirects than fetch.max_redirects
+    ├── AddressRefused         the guard refused to connect to an address (also an OSError, so the
+    │                          HTTP client reports it as a failed connection, and fetch turns it
+    │                          into RequestRefused)
+    ├── StoreError             the database refused (read-only, full disk, bad schema version)
+    ├── DeliveryError          a platform refused or failed a send (recorded per outbox row)
+    │   └── UncheckableChannel the bot cannot read a channel to see whether a send landed
+    └── CommandError           a slash command that is malformed or not allowed (answered, never raised out)
+        └── OpmlError          an OPML import that is not usable OPML
 
-Per-feed and per-delivery failures are values stored in the database; these exceptions
-only carry them to the place that records them.
+Per-feed and per-delivery failures are values stored in the database; these exceptions only carry
+them to the place that records them. Two kinds of exceptions stay outside the tree on purpose:
+ValueError from validators (pydantic's contract; the config loader reports them as ConfigError,
+durations as CommandError), and private control-flow exceptions that never leave their module
+(`_ClaimLost` in the outbox, `_WebhookServerError` in the Discord adapter).
 """
 
 from __future__ import annotations
@@ -71,6 +80,24 @@ class FeedError(BotError):
         super().__init__(message)
 
 
+class RequestRefused(FeedError):
+    """The address guard refused a request (the first one or a redirect hop)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("refused", message)
+
+
+class TooManyRedirects(FeedError):
+    """More redirects than settings.max_redirects."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("redirects", f"more than {limit} redirects")
+
+
+class AddressRefused(OSError, BotError):
+    """The guard refused to connect to an address (an OSError so aiohttp reports it as a connect error)."""
+
+
 class StoreError(BotError):
     """The database cannot be used (schema too new, read-only, disk full)."""
 
@@ -114,3 +141,7 @@ class UncheckableChannel(DeliveryError):
 
 class CommandError(BotError):
     """A slash command cannot be run as asked; the message is shown to the user."""
+
+
+class OpmlError(CommandError):
+    """The text is not usable OPML; the message says why."""

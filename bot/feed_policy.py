@@ -5,6 +5,10 @@
 - Failure: exponential backoff from the interval, capped at `max_backoff` (never more than a
   day), so a feed that comes back is picked up again; Retry-After is honoured within that cap.
 - 410 Gone: the feed is disabled until an admin resumes it.
+
+What a fetch did to its feed is one value, `FeedFetched` or `FeedFailed`: the poll cycle decides
+it here and `bot.store.feeds.record_fetch` applies it in one call (the way lemon24/reader's
+FeedUpdateIntent separates deciding an update from storing it).
 """
 
 from __future__ import annotations
@@ -21,13 +25,48 @@ class FetchDecision:
     disabled_reason: str | None = None
 
 
-def decide_after_success(
+@dataclass(frozen=True)
+class FeedFetched:
+    """A 200 or 304: the feed is healthy again; validators change only when given."""
+
+    status: int | None
+    next_fetch_at: float
+    warning: str | None = None  # what the last parse of these bytes warned about (shown in `status`)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  # None for a 304 or the same bytes again
+    new_items: int = 0
+
+
+@dataclass(frozen=True)
+class FeedFailed:
+    """A fetch or parse that failed: the error is counted and the next fetch backs off."""
+
+    status: int | None
+    next_fetch_at: float | None  # None when disabled
+    error_count: int
+    kind: str  # "network", "timeout", "http", "parse", ...
+    message: str
+    disabled_reason: str | None = None
+
+    @classmethod
+    def after(cls, decision: FetchDecision, *, status: int | None, kind: str, message: str) -> FeedFailed:
+        return cls(
+            status=status, next_fetch_at=decision.next_fetch_at, error_count=decision.error_count,
+            kind=kind, message=message, disabled_reason=decision.disabled_reason,
+        )  # fmt: skip
+
+
+FetchOutcome = FeedFetched | FeedFailed
+
+
+def next_fetch_after_success(
     *, now: float, interval: float, max_age: float | None, max_cache_age: float
-) -> FetchDecision:
+) -> float:
     wait = interval
     if max_age is not None:
         wait = max(interval, min(max_age, max_cache_age))
-    return FetchDecision(next_fetch_at=now + wait, error_count=0)
+    return now + wait
 
 
 def decide_after_failure(

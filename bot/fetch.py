@@ -28,14 +28,11 @@ import aiohttp
 import yarl
 
 from bot.config import FetchSettings
-from bot.url_safety import AddressRefused, GuardedResolver, Lookup, guarded_socket_factory, system_lookup
+from bot.errors import AddressRefused, RequestRefused, TooManyRedirects
+from bot.url_safety import GuardedResolver, Lookup, guarded_socket_factory, system_lookup
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 CHUNK = 64 * 1024
-
-
-class RequestRefused(Exception):
-    """The address guard refused a request (the first one or a redirect hop)."""
 
 
 @dataclass(frozen=True)
@@ -137,10 +134,8 @@ async def fetch_feed(
     try:
         async with asyncio.timeout(deadline):
             return await _get(client, url, headers, settings, started)
-    except RequestRefused as refused:
-        return _failure(url, "refused", str(refused), started)
-    except TooManyRedirects:
-        return _failure(url, "redirects", f"more than {settings.max_redirects} redirects", started)
+    except (RequestRefused, TooManyRedirects) as error:
+        return _failure(url, error.kind, str(error), started)
     except TimeoutError as error:  # aiohttp's socket timeouts are TimeoutErrors too
         detail = str(error) or f"no complete answer within {deadline:g}s"
         return _failure(url, "timeout", f"timed out: {detail}", started)
@@ -150,10 +145,6 @@ async def fetch_feed(
         return _failure(url, "http", f"cannot decode the response: {error}", started)
     except (aiohttp.ClientError, OSError, ValueError) as error:
         return _failure(url, "network", f"{type(error).__name__}: {error}".rstrip(": "), started)
-
-
-class TooManyRedirects(Exception):
-    """More redirects than settings.max_redirects."""
 
 
 async def _get(
@@ -171,7 +162,7 @@ async def _get(
                 target = response.url.join(yarl.URL(location))
                 continue
             return await _read(response, url, settings, started)
-    raise TooManyRedirects
+    raise TooManyRedirects(settings.max_redirects)
 
 
 @contextlib.asynccontextmanager

@@ -19,6 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from sqlite_utils import Database
 
+from bot.model import CycleReport
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -82,6 +84,7 @@ class DatabaseCollector:
             matched.add_metric([rule], count)
         yield matched
         yield from self._deliveries()
+        yield from self._last_cycle()
         notices = GaugeMetricFamily("newsbot_notices_raised", "Operator notices currently raised.")
         notices.add_metric([], self._one("SELECT count(*) FROM notices WHERE state = 'raised'"))
         yield notices
@@ -119,6 +122,37 @@ class DatabaseCollector:
         for state, count in counts.items():
             feeds.add_metric([state], count)
         return feeds
+
+    def _last_cycle(self) -> Iterator[Metric]:
+        """The newest stored poll cycle's report: the same value `status` and the log line show."""
+        row = self._conn.execute("SELECT report FROM poll_cycles ORDER BY id DESC LIMIT 1").fetchone()
+        feeds = GaugeMetricFamily(
+            "newsbot_last_cycle_feeds", "Feeds in the last poll cycle, by outcome.", labels=["outcome"]
+        )
+        items = GaugeMetricFamily(
+            "newsbot_last_cycle_items",
+            "Items in the last poll cycle: new, matched, alerts queued.",
+            labels=["kind"],
+        )
+        duration = GaugeMetricFamily(
+            "newsbot_last_cycle_duration_seconds", "How long the last poll cycle took."
+        )
+        if row is not None:  # no samples before the first cycle rather than misleading zeros
+            cycle = CycleReport.from_json(row[0])
+            for outcome, count in (
+                ("polled", cycle.feeds_due), ("fetched", cycle.fetched),
+                ("unchanged", cycle.not_modified + cycle.unchanged_body), ("failed", cycle.failed),
+                ("skipped", sum(cycle.skipped.values())),
+            ):  # fmt: skip
+                feeds.add_metric([outcome], count)
+            for kind, count in (
+                ("new", cycle.new_items),
+                ("matched", cycle.matched_items),
+                ("queued", cycle.enqueued),
+            ):
+                items.add_metric([kind], count)
+            duration.add_metric([], (cycle.finished_at or cycle.started_at) - cycle.started_at)
+        return iter((feeds, items, duration))
 
     def _deliveries(self) -> Iterator[Metric]:
         sent = CounterMetricFamily(

@@ -6,7 +6,8 @@ gives these out, so every stage can be tested with literal values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 
@@ -97,3 +98,41 @@ class Reply:
     footer: str = ""
     ephemeral: bool = True
     is_error: bool = False
+
+
+@dataclass
+class CycleReport:
+    """What one poll cycle did. The pipeline fills it in and stores it (bot.store.cycles); the log
+    line, `poll --once`, `status` and /metrics all read this one value, and `summary` is its one
+    wording."""
+
+    started_at: float
+    finished_at: float | None = None
+    feeds_due: int = 0  # the feeds this cycle polled
+    skipped: dict[str, int] = field(default_factory=dict)  # why the other enabled feeds were not: count
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged_body: int = 0
+    failed: int = 0
+    new_items: int = 0
+    matched_items: int = 0
+    enqueued: int = 0
+    offline: bool = False
+    errors: dict[str, str] = field(default_factory=dict)  # feed URL -> "kind: message"
+
+    def summary(self) -> str:
+        skipped = ", ".join(f"{count} {why}" for why, count in sorted(self.skipped.items()))
+        return (
+            f"{self.feeds_due} feeds polled" + (f" (skipped: {skipped})" if skipped else "")
+            + f", {self.fetched} fetched ({self.not_modified + self.unchanged_body} unchanged),"
+            f" {self.failed} failed, {self.new_items} new items, {self.matched_items} matched,"
+            f" {self.enqueued} alerts queued" + (" [network unreachable]" if self.offline else "")
+        )  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> CycleReport:
+        data = json.loads(text)
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})

@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from bot.config import BotConfig, FeedConfig
-from bot.feed_policy import decide_after_failure, decide_after_success
+from bot.feed_policy import FeedFailed, FeedFetched, decide_after_failure, next_fetch_after_success
 from bot.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.freshness import alertable_items
+from bot.model import CycleReport
 from bot.parse import ParsedFeed
 from bot.parse_pool import ParsePool
 from bot.routing import Reachable, plan_deliveries
 from bot.store import transaction
+from bot.store.cycles import record_cycle
 from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, record_fetch
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
@@ -34,22 +36,6 @@ from bot.store.stories import enqueue_copy, group_item, prune_story_index
 from bot.url_safety import may_reach_private
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CycleReport:
-    started_at: float
-    feeds_due: int = 0  # the feeds this cycle polled
-    skipped: dict[str, int] = field(default_factory=dict)  # why the other enabled feeds were not: count
-    fetched: int = 0
-    not_modified: int = 0
-    unchanged_body: int = 0
-    failed: int = 0
-    new_items: int = 0
-    matched_items: int = 0
-    enqueued: int = 0
-    offline: bool = False
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,11 +64,18 @@ class Pipeline:
 
     async def run_cycle(self, *, only_due: bool = True) -> CycleReport:
         """One cycle over the enabled feeds whose next fetch has come (`only_due=False`: every enabled
-        feed, as `poll --once` does; disabled and in-flight feeds are skipped either way)."""
-        now = self.clock()
-        config = self.load_config()
-        report = CycleReport(started_at=now)
+        feed, as `poll --once` does; disabled and in-flight feeds are skipped either way). A cycle
+        that polled something is stored, for `status` and /metrics."""
+        report = CycleReport(started_at=self.clock())
+        await self._poll(report, only_due)
+        if report.feeds_due:
+            report.finished_at = self.clock()
+            record_cycle(self.db, report)
+        return report
 
+    async def _poll(self, report: CycleReport, only_due: bool) -> None:
+        now = report.started_at
+        config = self.load_config()
         feeds = [feed for feed in config.feeds if feed.enabled]
         ensure_feeds(self.db, [(feed.url, feed.name) for feed in feeds], now)
         states = feed_states(self.db, [feed.url for feed in feeds])
@@ -95,7 +88,7 @@ class Pipeline:
                 due.append(feed)
         report.feeds_due = len(due)
         if not due:
-            return report
+            return
 
         with self._in_flight_while(due):
             unreachable = await self._poll_each(config, due, states, report)
@@ -103,10 +96,9 @@ class Pipeline:
                 report.offline = True
                 postpone(self.db, [f.url for f in due], now + config.settings.tick, "network unreachable")
                 log.warning("all %d due feeds unreachable: treating it as our network being down", len(due))
-                return report
+                return
             for feed, result in unreachable:
                 self._record_failure(config, feed, states[feed.url], _fetch_failure(result), report)
-        return report
 
     def _why_skipped(self, state: FeedState, url: str, now: float, only_due: bool) -> str | None:
         if state.disabled_reason is not None:
@@ -169,7 +161,7 @@ class Pipeline:
             return
         now = self.clock()
         interval = feed.interval or config.settings.poll_interval
-        success = decide_after_success(
+        next_fetch_at = next_fetch_after_success(
             now=now,
             interval=interval,
             max_age=result.max_age,
@@ -184,12 +176,11 @@ class Pipeline:
                 report.not_modified += 1
             else:
                 report.unchanged_body += 1
-            record_fetch(
-                self.db, feed.url, now=now, status=result.status, next_fetch_at=success.next_fetch_at,
-                error_count=0, succeeded=True, error=state.warning,
-                error_kind="warning" if state.warning else None, etag=result.etag,
+            unchanged = FeedFetched(
+                result.status, next_fetch_at, warning=state.warning, etag=result.etag,
                 last_modified=result.last_modified,
             )  # fmt: skip
+            record_fetch(self.db, feed.url, unchanged, now=now)
             return
 
         parsed = await self.parser.parse(
@@ -210,12 +201,11 @@ class Pipeline:
         async with self._store_turn:
             with transaction(self.db):
                 new_count, queued = self._store_and_enqueue(config, state, parsed, report)
-                record_fetch(
-                    self.db, feed.url, now=self.clock(), status=result.status, next_fetch_at=success.next_fetch_at,
-                    error_count=0, succeeded=True, error=parsed.warning,
-                    error_kind="warning" if parsed.warning else None, etag=result.etag,
+                fetched = FeedFetched(
+                    result.status, next_fetch_at, warning=parsed.warning, etag=result.etag,
                     last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
                 )  # fmt: skip
+                record_fetch(self.db, feed.url, fetched, now=self.clock())
         if queued:
             self.on_enqueued()  # committed: the dispatcher can send them now, not after the whole cycle
 
@@ -270,11 +260,10 @@ class Pipeline:
             retry_after=failure.retry_after,
             max_backoff=config.settings.fetch.max_backoff,
         )
-        record_fetch(
-            self.db, feed.url, now=now, status=failure.status, next_fetch_at=decision.next_fetch_at,
-            error_count=decision.error_count, error_kind=failure.kind, error=failure.message,
-            disabled_reason=decision.disabled_reason,
-        )  # fmt: skip
+        outcome = FeedFailed.after(
+            decision, status=failure.status, kind=failure.kind, message=failure.message
+        )
+        record_fetch(self.db, feed.url, outcome, now=now)
         report.failed += 1
         report.errors[feed.url] = f"{failure.kind}: {failure.message}"
         log.warning("feed %s failed (%s): %s", feed.name or feed.url, failure.kind, failure.message)

@@ -122,13 +122,7 @@ async def poll_once(
             await connect_platforms(bot, listen=False)
         report = await bot.pipeline.run_cycle(only_due=only_due)
         sent = await dispatch_due(bot.db, bot.senders, clock=time.time)
-        skipped = ", ".join(f"{count} {why}" for why, count in sorted(report.skipped.items()))
-        print(
-            f"{report.feeds_due} feeds polled{f' (skipped: {skipped})' if skipped else ''}, {report.fetched} fetched ({report.not_modified + report.unchanged_body} "
-            f"unchanged), {report.failed} failed, {report.new_items} new items, {report.matched_items} matched, "
-            f"{sent.sent} alerts posted" + (" [network unreachable]" if report.offline else ""),
-            file=sys.stderr,
-        )
+        print(f"{report.summary()}; {sent.sent} alerts posted", file=sys.stderr)
         for url, error in sorted(report.errors.items()):
             print(f"  failed: {url}: {error}", file=sys.stderr)
         return 1 if report.offline or (report.feeds_due and report.failed == report.feeds_due) else 0

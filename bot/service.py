@@ -56,19 +56,7 @@ class Service:
             return
         self.last_poll_at = time.time()
         if report.feeds_due:
-            skipped = ", ".join(f"{count} {why}" for why, count in sorted(report.skipped.items()))
-            log.info(
-                "poll: %d due, %d fetched (%d unchanged), %d failed, %d new items, %d matched, %d queued%s%s",
-                report.feeds_due,
-                report.fetched,
-                report.not_modified + report.unchanged_body,
-                report.failed,
-                report.new_items,
-                report.matched_items,
-                report.enqueued,
-                " [offline]" if report.offline else "",
-                f"; skipped {skipped}" if skipped else "",
-            )
+            log.info("poll: %s", report.summary())
 
     def wake_dispatch(self) -> None:
         """A feed's alerts were just queued: send them now, not at the next dispatch tick."""

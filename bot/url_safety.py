@@ -32,6 +32,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from bot.config import FeedConfig, Settings
+from bot.errors import AddressRefused
 
 MAX_URL_LENGTH = 2000
 RESOLVE_TIMEOUT = 5.0
@@ -54,10 +55,6 @@ ALLOWANCE_HINT = "allowed only with allow_private: true on the feed or fetch.all
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, port, family) -> the resolver's answers; the system resolver unless a test injects one.
 Lookup = Callable[[str, int, int], Awaitable[list[ResolveResult]]]
-
-
-class AddressRefused(OSError):
-    """The guard refused to connect to an address (an OSError so aiohttp reports it as a connect error)."""
 
 
 def may_reach_private(settings: Settings, feed: FeedConfig | None = None) -> bool:

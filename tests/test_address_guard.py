@@ -23,9 +23,10 @@ from bot.app import Bot
 from bot.cli import main as cli_main
 from bot.commands.feed_check import make_feed_validator
 from bot.config import FetchSettings, load_config
+from bot.errors import AddressRefused
 from bot.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.store.feeds import feed_health
-from bot.url_safety import AddressRefused, GuardedResolver, Lookup, check_feed_url
+from bot.url_safety import GuardedResolver, Lookup, check_feed_url
 from tests.conftest import ConfigDir
 from tests.fakes.counting_listener import CountingListener
 

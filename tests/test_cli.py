@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+from bot.metrics import Snapshot, render_metrics_from_file
 from tests.fakes.feed_server import rss
 
 
@@ -174,3 +175,26 @@ async def test_poll_once_polls_every_enabled_feed_and_due_keeps_the_schedule(
     code, _, err = await run_bot("poll", "--once", "--due", env=env)
     assert code == 0 and "0 feeds polled (skipped: 1 not due)" in err, err
     assert len(feed_server.hits("/feed.xml")) == 2
+
+
+async def test_the_cycle_report_is_what_poll_once_status_and_metrics_show(feed_server, config_dir, tmp_path):
+    good = feed_server.serve("/good.xml", rss(fresh_items()))
+    broken = feed_server.serve("/broken.xml", "gone", status=500)
+    config_dir.write(feeds=[{"url": good}, {"url": broken}])
+    db = tmp_path / "bot.db"
+    env = bot_env(config_dir, db)
+    code, _, err = await run_bot("poll", "--once", env=env)
+    # a feed's first fetch is backlog: stored and matched, not alerted
+    summary = "2 feeds polled, 1 fetched (0 unchanged), 1 failed, 2 new items, 1 matched, 0 alerts queued"
+    assert code == 0 and f"{summary}; 0 alerts posted" in err, err
+    assert f"failed: {broken}: http: " in err, err
+    code, out, _ = await run_bot("cmd", "status", env=env)
+    assert code == 0 and summary in out, out
+    page = render_metrics_from_file(db, Snapshot(now=0)).decode()
+    for sample in (
+        'newsbot_last_cycle_feeds{outcome="polled"} 2.0',
+        'newsbot_last_cycle_feeds{outcome="failed"} 1.0',
+        'newsbot_last_cycle_items{kind="new"} 2.0',
+        'newsbot_last_cycle_items{kind="matched"} 1.0',
+    ):
+        assert sample in page, page

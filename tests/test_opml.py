@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands.opml import MAX_OPML_FEEDS, OpmlError, OpmlFeed, feeds_to_opml, opml_to_feeds
+from bot.commands.opml import MAX_OPML_FEEDS, OpmlFeed, feeds_to_opml, opml_to_feeds
 from bot.config import FeedConfig
+from bot.errors import OpmlError
 
 
 def test_export_then_import_keeps_urls_and_names() -> None:

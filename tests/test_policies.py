@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.config import BacklogPolicy, RouteConfig
-from bot.feed_policy import decide_after_failure, decide_after_success
+from bot.feed_policy import decide_after_failure, next_fetch_after_success
 from bot.freshness import alertable_items
 from bot.model import Item, RuleMatch
 from bot.routing import plan_deliveries
@@ -21,12 +21,12 @@ def test_backoff_never_exceeds_a_day_even_when_retry_after_asks_for_a_week():
 
 
 def test_max_age_cannot_silence_a_feed_beyond_the_cap():
-    decision = decide_after_success(now=0, interval=300, max_age=86400, max_cache_age=3600)
-    assert decision.next_fetch_at == 3600
+    next_fetch_at = next_fetch_after_success(now=0, interval=300, max_age=86400, max_cache_age=3600)
+    assert next_fetch_at == 3600
 
 
 def test_short_max_age_does_not_make_us_poll_faster_than_the_interval():
-    assert decide_after_success(now=0, interval=300, max_age=10, max_cache_age=3600).next_fetch_at == 300
+    assert next_fetch_after_success(now=0, interval=300, max_age=10, max_cache_age=3600) == 300
 
 
 def _item(n: int, hours_ago: float | None) -> Item:

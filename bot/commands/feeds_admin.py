@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from bot.commands.context import Context, commit_edit, usage_error
 from bot.commands.format import feed_health
 from bot.commands.help import usage_of
-from bot.commands.opml import OpmlError, feeds_to_opml, opml_to_feeds
+from bot.commands.opml import feeds_to_opml, opml_to_feeds
 from bot.commands.parse import ParsedCommand
 from bot.config import FeedConfig
-from bot.errors import CommandError, FeedError
+from bot.errors import CommandError, FeedError, OpmlError
 from bot.model import Reply, ReplyEntry
 from bot.store.feeds import resume_feed
 from bot.store.lookups import feed_rows

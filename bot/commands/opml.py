@@ -13,13 +13,10 @@ from dataclasses import dataclass
 
 from bot.config import FeedConfig
 from bot.durations import format_duration
+from bot.errors import OpmlError
 
 MAX_OPML_FEEDS = 200
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-
-
-class OpmlError(ValueError):
-    """The text is not usable OPML; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from bot.commands.help import usage_of
 from bot.commands.parse import ParsedCommand, fts_query
 from bot.errors import CommandError
 from bot.model import Reply, ReplyEntry, ReplyField
+from bot.store.cycles import last_cycle
 from bot.store.lookups import StoryRow, feed_rows, latest_matched, recent_items, search_items, status_counts
 from bot.store.outbox import channel_problems
 
@@ -148,8 +149,10 @@ def status(ctx: Context, cmd: ParsedCommand) -> Reply:
     summary = ", ".join(
         f"{len(states[s])} {s}" for s in ("healthy", "failing", "paused", "not polled yet") if s in states
     )
+    cycle = last_cycle(ctx.db)
     fields = (
         ReplyField("Last poll", last_poll),
+        *((ReplyField("Last cycle", cycle.summary()),) if cycle else ()),
         ReplyField("Feeds", summary or "none configured"),
         ReplyField("Items (24h)", f"{counts.items_24h} new · {counts.items_total} stored"),
         ReplyField("Matched stories (24h)", str(counts.matched_24h)),

@@ -223,6 +223,19 @@ def _v6_split_stories(db: Database) -> None:
     )
 
 
+def _v7_poll_cycles(db: Database) -> None:
+    """The last poll cycles' reports (bot.model.CycleReport as JSON), for `status` and /metrics."""
+    db.executescript(
+        """
+        CREATE TABLE poll_cycles (
+            id INTEGER PRIMARY KEY,
+            finished_at REAL NOT NULL,
+            report TEXT NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
@@ -230,6 +243,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v4_story_index,
     _v5_event_index,
     _v6_split_stories,
+    _v7_poll_cycles,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

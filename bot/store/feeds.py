@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.feed_policy import FeedFetched, FetchOutcome
 from bot.store.db import transaction
 
 
@@ -56,26 +57,10 @@ def feed_states(db: Database, urls: Iterable[str]) -> dict[str, FeedState]:
     return {row[0]: FeedState(*row) for row in rows}
 
 
-def record_fetch(
-    db: Database,
-    url: str,
-    *,
-    now: float,
-    status: int | None,
-    next_fetch_at: float | None,
-    error_count: int,
-    error_kind: str | None = None,
-    error: str | None = None,
-    disabled_reason: str | None = None,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    body_hash: str | None = None,
-    succeeded: bool = False,
-    new_items: int = 0,
-) -> None:
-    """Store one fetch's outcome. Validators (etag, last_modified, body hash) change only on success."""
+def record_fetch(db: Database, url: str, outcome: FetchOutcome, *, now: float) -> None:
+    """Apply one fetch's outcome to the feed's row (validators change only on success)."""
     with transaction(db):
-        if succeeded:
+        if isinstance(outcome, FeedFetched):
             db.execute(
                 "UPDATE feeds SET last_status = ?, last_fetch_at = ?, next_fetch_at = ?, error_count = 0,"
                 " last_error = ?, last_error_kind = ?, disabled_reason = NULL, last_success_at = ?,"
@@ -83,26 +68,20 @@ def record_fetch(
                 " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
                 " body_hash = COALESCE(?, body_hash), items_seen = items_seen + ? WHERE url = ?",
                 [
-                    status,
-                    now,
-                    next_fetch_at,
-                    error,
-                    error_kind,
-                    now,
-                    now,
-                    etag,
-                    last_modified,
-                    body_hash,
-                    new_items,
-                    url,
+                    outcome.status, now, outcome.next_fetch_at, outcome.warning,
+                    "warning" if outcome.warning else None, now, now, outcome.etag,
+                    outcome.last_modified, outcome.body_hash, outcome.new_items, url,
                 ],
-            )
+            )  # fmt: skip
         else:
             db.execute(
                 "UPDATE feeds SET last_status = ?, last_fetch_at = ?, next_fetch_at = ?, error_count = ?,"
                 " last_error = ?, last_error_kind = ?, disabled_reason = ? WHERE url = ?",
-                [status, now, next_fetch_at, error_count, error, error_kind, disabled_reason, url],
-            )
+                [
+                    outcome.status, now, outcome.next_fetch_at, outcome.error_count, outcome.message,
+                    outcome.kind, outcome.disabled_reason, url,
+                ],
+            )  # fmt: skip
 
 
 def postpone(db: Database, urls: Iterable[str], next_fetch_at: float, note: str) -> None:
