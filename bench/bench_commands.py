@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.commands import CommandCore
 from bot.config import BotConfig, RuleConfig, load_config
-from bot.model import CommandRequest
+from bot.core.model import CommandRequest
 from bot.store import open_database, transaction
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"

@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.rules import RuleSet, RuleSpec
+from bot.core.rules import RuleSet, RuleSpec
 
 
 def main() -> None:

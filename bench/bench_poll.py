@@ -27,8 +27,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.feed_farm import make_feed
-from bot.adapters.console import ConsoleAlertSender
 from bot.app import Environment, build_bot
+from bot.deliver.adapters.console import ConsoleAlertSender
 from bot.store.db import checkpoint, checkpoint_off_loop
 
 
@@ -73,7 +73,7 @@ class CommandProbe:
         self._task: asyncio.Task[None] | None = None
 
     async def _ask(self) -> None:
-        from bot.model import CommandRequest
+        from bot.core.model import CommandRequest
 
         while True:
             await asyncio.sleep(0.2)

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.model import Item
+from bot.core.model import Item
 from bot.store.db import open_database, transaction
 from bot.store.stories import add_to_story, find_story
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.adapters.console import ConsoleAlertSender
 from bot.config import BotConfig, load_config
-from bot.delivery import AlertSender
+from bot.core.platform import AlertSender
+from bot.core.rules import RuleSet, RuleSpec
+from bot.deliver.adapters.console import ConsoleAlertSender
 from bot.errors import ConfigError
-from bot.fetch import FeedHttpClient
-from bot.parse_pool import ParsePool
-from bot.pipeline import Pipeline
-from bot.rules import RuleSet, RuleSpec
+from bot.poll.fetch import FeedHttpClient
+from bot.poll.parse_pool import ParsePool
+from bot.poll.pipeline import Pipeline
 from bot.store import open_database
 from bot.store.overrides import apply_overrides
 

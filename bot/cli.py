@@ -133,7 +133,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _private_allowances(config: BotConfig) -> list[str]:
     """One line per feed the operator allowed to reach loopback and private addresses."""
-    from bot.url_safety import may_reach_private
+    from bot.net.url_safety import may_reach_private
 
     settings = config.settings
     setting = "fetch.allow_private" if settings.fetch.allow_private else "allow_private_feed_hosts"
@@ -185,7 +185,7 @@ def _when(timestamp: float | None) -> str:
 
 def _match(args: argparse.Namespace) -> int:
     from bot.app import ConfigSource
-    from bot.rules import match_jsonl
+    from bot.core.rules import match_jsonl
     from bot.store import open_database
 
     env = _env()
@@ -197,7 +197,7 @@ def _match(args: argparse.Namespace) -> int:
 
 
 def _group(args: argparse.Namespace) -> int:
-    from bot.grouping import group_jsonl
+    from bot.poll.grouping import group_jsonl
     from bot.store import open_database
 
     # The pipeline's grouping on a fresh database that is thrown away: the real store is never touched.
@@ -219,7 +219,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def _rules_explain(args: argparse.Namespace) -> int:
     from bot.app import ConfigSource
-    from bot.rules import format_explanation
+    from bot.core.rules import format_explanation
     from bot.store import open_database
 
     env = _env()

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import Bot, Environment, build_bot
-from bot.dispatch import dispatch_due
-from bot.model import CommandRequest
-from bot.render.console import render_console_reply
-from bot.routing import Reachable
+from bot.core.model import CommandRequest
+from bot.core.render.console import render_console_reply
+from bot.core.routing import Reachable
+from bot.deliver.dispatch import dispatch_due
 from bot.service import Service
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ async def connect_platforms(
     core = command_core(bot, bot.can_deliver) if listen else None
 
     if env.slack_bot_token:
-        from bot.adapters.slack import (
+        from bot.deliver.adapters.slack import (
             SlackAlertSender,
             build_slack_app,
             make_slack_client,
@@ -72,7 +72,11 @@ async def connect_platforms(
         route.platform == "discord" and route.channel.startswith("http") for route in config.routes
     )
     if env.discord_bot_token or has_webhook_route:
-        from bot.adapters.discord import DiscordAlertSender, set_discord_api_url, set_discord_gateway_url
+        from bot.deliver.adapters.discord import (
+            DiscordAlertSender,
+            set_discord_api_url,
+            set_discord_gateway_url,
+        )
 
         set_discord_api_url(env.discord_api_url)
         set_discord_gateway_url(env.discord_gateway_url)
@@ -81,7 +85,7 @@ async def connect_platforms(
         await sender.start()
         bot.senders["discord"] = sender
         if core is not None and env.discord_bot_token:
-            from bot.adapters.discord_commands import run_discord_gateway
+            from bot.deliver.adapters.discord_commands import run_discord_gateway
 
             token = env.discord_bot_token
             guilds = [int(guild) for guild in settings.discord_guilds]

@@ -20,9 +20,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Bot
 from bot.config import Settings
-from bot.dispatch import Dispatcher
-from bot.health import run_health_server
-from bot.notices_job import check_notices
+from bot.deliver.dispatch import Dispatcher
+from bot.ops.health import run_health_server
+from bot.ops.notices import check_notices
 from bot.store.db import checkpoint, checkpoint_off_loop
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.adapters.console import ConsoleAlertSender
 from bot.app import Bot, Environment, build_bot
+from bot.deliver.adapters.console import ConsoleAlertSender
 from tests.fakes.feed_server import FeedServer
 
 DEFAULT_RULES = [

@@ -14,7 +14,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from bot.grouping import group_jsonl
+from bot.poll.grouping import group_jsonl
 from bot.store import open_database
 
 

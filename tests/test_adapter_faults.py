@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.adapters.console import ConsoleAlertSender
-from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
-from bot.adapters.slack import SlackAlertSender, make_slack_client
-from bot.delivery import AlertSender
-from bot.dispatch import Dispatcher
-from bot.notices_job import check_notices
+from bot.core.platform import AlertSender
+from bot.deliver.adapters.console import ConsoleAlertSender
+from bot.deliver.adapters.discord import DiscordAlertSender, set_discord_api_url
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
+from bot.deliver.dispatch import Dispatcher
+from bot.ops.notices import check_notices
 from bot.store import transaction
 from tests.conftest import TestClock
 from tests.fakes.discord_api import FakeDiscord

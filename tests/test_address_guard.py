@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from aiohttp.abc import ResolveResult
 
-from bot import url_safety
 from bot.app import Bot
 from bot.cli import main as cli_main
 from bot.commands.feed_check import make_feed_validator
 from bot.config import FetchSettings, load_config
 from bot.errors import AddressRefused
-from bot.fetch import FeedHttpClient, FetchResult, fetch_feed
+from bot.net import url_safety
+from bot.net.url_safety import GuardedResolver, Lookup, check_feed_url
+from bot.poll.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.store.feeds import feed_health
-from bot.url_safety import GuardedResolver, Lookup, check_feed_url
 from tests.conftest import ConfigDir
 from tests.fakes.counting_listener import CountingListener
 

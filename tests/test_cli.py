@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from bot.metrics import Snapshot, render_metrics_from_file
+from bot.ops.metrics import Snapshot, render_metrics_from_file
 from tests.fakes.feed_server import rss
 
 

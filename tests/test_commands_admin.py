@@ -9,7 +9,7 @@ import pytest
 
 from bot.commands.access import is_admin
 from bot.config import Admins, Settings
-from bot.model import CommandRequest
+from bot.core.model import CommandRequest
 from bot.store.audit import recent_audit
 from tests.conftest import ConfigDir
 from tests.test_commands_helpers import Harness, add_story, reply_text, slack, snapshot

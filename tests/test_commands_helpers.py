@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from bot.commands import CommandCore
 from bot.config import BotConfig, load_config
-from bot.model import CommandRequest, Item, Reply, RuleMatch
+from bot.core.model import CommandRequest, Item, Reply, RuleMatch
 from bot.store import open_database, transaction
 from bot.store.items import insert_new_items, record_matches
 

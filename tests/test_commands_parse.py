@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from bot.commands.parse import after_words, fts_query, parse_command, split_words, take_option
+from bot.commands.arguments import after_words, fts_query, parse_command, split_words, take_option
 
 
 def test_subcommand_action_args_and_options_are_separated() -> None:

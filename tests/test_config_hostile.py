@@ -20,11 +20,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import MAX_ENTRIES, MAX_PROBLEMS, BotConfig, load_config, validate_config
-from bot.config_yaml import MAX_FILE_BYTES, read_config_file
+from bot.config import BotConfig, load_config, validate_config
+from bot.config.settings import MAX_ENTRIES, MAX_PROBLEMS
+from bot.config.yaml_file import MAX_FILE_BYTES, read_config_file
+from bot.core.model import CommandRequest
+from bot.core.rules import compile_query
 from bot.errors import ConfigError, RuleError
-from bot.model import CommandRequest
-from bot.rules import compile_query
 from tests.conftest import ConfigDir, TestClock
 from tests.fakes.feed_server import rss
 
@@ -374,8 +375,8 @@ def test_route_channels_are_validated_per_platform(
 
 
 def test_the_webhook_pattern_is_the_discord_adapters() -> None:
-    from bot.adapters.discord import _WEBHOOK_URL
-    from bot.config import DISCORD_WEBHOOK_URL
+    from bot.config.settings import DISCORD_WEBHOOK_URL
+    from bot.deliver.adapters.discord import _WEBHOOK_URL
 
     assert DISCORD_WEBHOOK_URL.pattern == _WEBHOOK_URL.pattern
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from discord.http import Route
 
-from bot.adapters.discord import DiscordAlertSender, parse_webhook_url, set_discord_api_url
+from bot.core.model import Alert, Item
+from bot.deliver.adapters.discord import DiscordAlertSender, parse_webhook_url, set_discord_api_url
 from bot.errors import DeliveryError
-from bot.model import Alert, Item
 from tests.fakes.discord_api import FakeDiscord
 
 CHANNEL = 123456789012345678

@@ -10,10 +10,10 @@ from typing import Any
 import discord
 import pytest
 
-from bot.adapters.discord import build_command_tree, set_discord_api_url
-from bot.adapters.discord_commands import NewsBotClient, command_line
+from bot.core.model import CommandRequest, Reply, ReplyEntry
+from bot.deliver.adapters.discord import build_command_tree, set_discord_api_url
+from bot.deliver.adapters.discord_commands import NewsBotClient, command_line
 from bot.errors import CommandError
-from bot.model import CommandRequest, Reply, ReplyEntry
 from tests.fakes.discord_api import CHANNEL, GUILD, USER, FakeDiscord, make_interaction
 
 ADMIN_ROLE = 666666666666666666

@@ -13,7 +13,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.adapters.discord import build_command_tree, set_discord_api_url
+from bot.deliver.adapters.discord import build_command_tree, set_discord_api_url
 from tests.conftest import ConfigDir
 from tests.fakes.discord_api import USER, FakeDiscord, make_interaction
 from tests.test_commands_helpers import Harness, add_story

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
-from bot.delivery import delivery_key
+from bot.core.model import Alert, Item
+from bot.core.platform import delivery_key
+from bot.deliver.adapters.discord import DiscordAlertSender, set_discord_api_url
 from bot.errors import DeliveryError, UncheckableChannel
-from bot.model import Alert, Item
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.faults import GARBLES
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import discord
 import pytest
 
-from bot.model import Alert, Item, Reply, ReplyEntry, ReplyField
-from bot.render.discord import (
+from bot.core.model import Alert, Item, Reply, ReplyEntry, ReplyField
+from bot.deliver.adapters.discord_render import (
     DEFAULT_COLOR,
     ERROR_COLOR,
     escape_discord,

@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
-from bot.errors import DeliveryError
-from bot.model import Alert, Item, ReportedCopy
-from bot.render.discord import (
+from bot.core.model import Alert, Item, ReportedCopy
+from bot.deliver.adapters.discord import DiscordAlertSender, set_discord_api_url
+from bot.deliver.adapters.discord_render import (
     EMBED_TOTAL_MAX,
     FIELD_VALUE_MAX,
     render_discord_alert,
     render_discord_notice,
     render_discord_update,
 )
+from bot.errors import DeliveryError
 from tests.fakes.discord_api import FakeDiscord
 
 CHANNEL = 123456789012345678

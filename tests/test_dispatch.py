@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from bot.delivery import delivery_key
-from bot.dispatch import Dispatcher, retry_delay
+from bot.core.model import Alert
+from bot.core.platform import delivery_key
+from bot.deliver.dispatch import Dispatcher, retry_delay
 from bot.errors import DeliveryError, UncheckableChannel
-from bot.model import Alert
 from bot.store import open_database, transaction
 from tests.conftest import TestClock
 
@@ -231,7 +231,7 @@ async def test_a_channel_that_cannot_be_looked_at_right_now_waits(db):
 
 
 def test_delivery_key_fits_discord_nonce_limit():
-    from bot.model import Item
+    from bot.core.model import Item
 
     alert = Alert(delivery_id=123456789, item=Item(id="f" * 32, feed_url="u", title="t"), rules=(), terms=())
     assert len(delivery_key(alert)) <= 25 and delivery_key(alert).startswith("nb123456789-")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import FetchSettings
-from bot.fetch import FeedHttpClient, fetch_feed, parse_max_age, parse_retry_after
+from bot.poll.fetch import FeedHttpClient, fetch_feed, parse_max_age, parse_retry_after
 from tests.fakes.feed_server import rss
 
 

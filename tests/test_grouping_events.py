@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.grouping import group_jsonl
+from bot.poll.grouping import group_jsonl
 from bot.store import open_database
 from tests.grouping_metrics import evaluate, load, run_group
 

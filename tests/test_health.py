@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlite_utils import Database
 
-from bot.health import judge_health, run_health_server, start_health_server
+from bot.ops.health import judge_health, run_health_server, start_health_server
 from bot.service import Service
 from bot.store import open_database
 from tests.conftest import TestClock

@@ -12,15 +12,15 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dedup import story_key
-from bot.grouping import group_jsonl
-from bot.model import Alert
-from bot.normalise import plain_text
-from bot.parse import parse_feed_bytes
-from bot.render.discord import render_discord_alert
-from bot.render.slack import render_slack_alert
+from bot.core.dedup import story_key
+from bot.core.model import Alert
+from bot.core.normalise import plain_text
+from bot.core.render.slack import render_slack_alert
+from bot.core.story import is_groupable, story_features
+from bot.deliver.adapters.discord_render import render_discord_alert
+from bot.poll.feed_parse import parse_feed_bytes
+from bot.poll.grouping import group_jsonl
 from bot.store import open_database
-from bot.story import is_groupable, story_features
 from tests.fakes.feed_server import rss
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

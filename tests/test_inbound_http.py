@@ -25,9 +25,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.slack import EVENTS_PATH, MAX_BODY, run_slack_http, slack_web_app
-from bot.health import build_health_app, start_health_server
-from bot.inbound import refuse_malformed
+from bot.deliver.adapters.slack import EVENTS_PATH, MAX_BODY, run_slack_http, slack_web_app
+from bot.net.inbound import refuse_malformed
+from bot.ops.health import build_health_app, start_health_server
 from bot.store import open_database
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.test_slack_app import SECRET, SmallCore, free_port, make_app, running

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from bot.dedup import item_id, story_key, strip_outlet_suffix
-from bot.links import canonical_link, display_link, unwrap_redirect
+from bot.core.dedup import item_id, story_key, strip_outlet_suffix
+from bot.core.links import canonical_link, display_link, unwrap_redirect
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import discord
 import pytest
 
-from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
+from bot.deliver.adapters.discord import DiscordAlertSender, set_discord_api_url
 from bot.logs import setup_logging
 from tests.fakes.discord_api import FakeDiscord, make_interaction
 from tests.fakes.slack_api import FakeSlackAPI

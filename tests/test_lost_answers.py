@@ -6,9 +6,9 @@ forwards the post and then drops the connection.
 
 from __future__ import annotations
 
-from bot.adapters.discord import DiscordAlertSender, set_discord_api_url
-from bot.adapters.slack import SlackAlertSender, make_slack_client
-from bot.model import Alert, Item
+from bot.core.model import Alert, Item
+from bot.deliver.adapters.discord import DiscordAlertSender, set_discord_api_url
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
 from tests.fakes.chaos_proxy import ChaosProxy
 from tests.fakes.discord_api import CHANNEL, FakeDiscord
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
@@ -72,7 +72,7 @@ async def test_discord_repost_after_a_lost_answer_returns_the_first_message():
 
 
 async def test_slack_thread_reply_whose_answer_was_lost_is_found_in_the_thread():
-    from bot.model import ReportedCopy
+    from bot.core.model import ReportedCopy
 
     slack = await FakeSlackAPI(real_time_ts=True).start()
     try:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from bot.adapters.slack import SlackAlertSender, make_slack_client
+from bot.core.notices import NoticeChange
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
 from bot.errors import DeliveryError
-from bot.notices import NoticeChange
-from bot.notices_job import check_notices, pack_messages
+from bot.ops.notices import check_notices, pack_messages
 from bot.store.notices import notice_states
 from tests.conftest import TestClock
 from tests.fakes.feed_server import rss

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.notices import (
+from bot.core.notices import (
     ChannelRefusals,
     FeedHealth,
     NoticePolicy,

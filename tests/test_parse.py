@@ -7,7 +7,7 @@ import sys
 import textwrap
 from datetime import UTC, datetime
 
-from bot.parse import MAX_ENTRIES, defuse_entities, parse_feed_bytes
+from bot.poll.feed_parse import MAX_ENTRIES, defuse_entities, parse_feed_bytes
 from tests.fakes.feed_server import rss
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -147,7 +147,7 @@ def test_one_large_entity_referenced_thousands_of_times_stays_small(tmp_path):
         """
         import resource, sys
         from datetime import datetime, UTC
-        from bot.parse import parse_feed_bytes
+        from bot.poll.feed_parse import parse_feed_bytes
         big = "x" * 100_000
         refs = "&big;" * 3000
         body = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY big "' + big + '">]><rss version="2.0"><channel>'

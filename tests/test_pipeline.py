@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from bot.dispatch import dispatch_due
+from bot.deliver.dispatch import dispatch_due
 from bot.store.feeds import feed_health
 from tests.conftest import TestClock
 from tests.fakes.feed_server import rss

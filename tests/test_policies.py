@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.config import BacklogPolicy, RouteConfig
-from bot.feed_policy import decide_after_failure, next_fetch_after_success
-from bot.freshness import alertable_items
-from bot.model import Item, RuleMatch
-from bot.routing import plan_deliveries
+from bot.core.feed_policy import decide_after_failure, next_fetch_after_success
+from bot.core.freshness import alertable_items
+from bot.core.model import Item, RuleMatch
+from bot.core.routing import plan_deliveries
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

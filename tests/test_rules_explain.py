@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.model import RuleMatch
-from bot.rules import RuleSet, RuleSpec, format_explanation, match_jsonl
+from bot.core.model import RuleMatch
+from bot.core.rules import RuleSet, RuleSpec, format_explanation, match_jsonl
 
 RULES = RuleSet.compile(
     [

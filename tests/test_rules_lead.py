@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.rules import Doc, RuleSet, RuleSpec, compile_query, format_explanation
+from bot.core.rules.text import LEAD_WORDS, first_sentence_end
+from bot.core.rules.text import lead_words as summary_lead_words
 from bot.errors import RuleError
-from bot.rules import Doc, RuleSet, RuleSpec, compile_query, format_explanation
-from bot.rules.text import LEAD_WORDS, first_sentence_end
-from bot.rules.text import lead_words as summary_lead_words
 
 
 def matches(query: str, title: str, summary: str = "") -> bool:

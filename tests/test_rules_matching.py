@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.rules import RuleSet, RuleSpec, compile_query
+from bot.core.rules import RuleSet, RuleSpec, compile_query
 
 
 def matches(query: str, title: str, summary: str = "") -> bool:

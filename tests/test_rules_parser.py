@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from bot.core.rules import RuleSet, RuleSpec, compile_query
 from bot.errors import ConfigError, RuleError
-from bot.rules import RuleSet, RuleSpec, compile_query
 
 
 def matches(query: str, title: str, summary: str = "") -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.rules import RuleSet, RuleSpec
+from bot.core.rules import RuleSet, RuleSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = ROOT / "tests" / "data" / "labelled_items.jsonl"

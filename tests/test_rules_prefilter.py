@@ -1,4 +1,4 @@
-"""The shortcuts in bot.rules.nodes only skip work: the word pre-checks (`all_of` / `one_of`, an OR's
+"""The shortcuts in bot.core.rules.nodes only skip work: the word pre-checks (`all_of` / `one_of`, an OR's
 children filed by word or by a wildcard's first letters), the per-item results shared between nodes
 that read the same, and the flattening of nested ORs and ANDs. A rule matches the same items, with
 the same terms, as with every child evaluated and nothing shared, and as `explain` (which evaluates
@@ -13,10 +13,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.rules import RuleSet, RuleSpec, compile_query
-from bot.rules.nodes import And, Near, Node, Not, Or
-from bot.rules.ruleset import CompiledQuery
-from bot.rules.text import Doc
+from bot.core.rules import RuleSet, RuleSpec, compile_query
+from bot.core.rules.nodes import And, Near, Node, Not, Or
+from bot.core.rules.ruleset import CompiledQuery
+from bot.core.rules.text import Doc
 
 ROOT = Path(__file__).resolve().parent.parent
 

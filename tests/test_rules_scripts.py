@@ -3,9 +3,9 @@ accent folding, full-width forms; and the `lead:` field."""
 
 from __future__ import annotations
 
-from bot.render.text import highlight, terms_pattern
-from bot.rules import Doc, RuleSet, RuleSpec, compile_query
-from bot.rules.text import words_of
+from bot.core.render.text import highlight, terms_pattern
+from bot.core.rules import Doc, RuleSet, RuleSpec, compile_query
+from bot.core.rules.text import words_of
 
 
 def matches(query: str, title: str, summary: str = "") -> bool:

@@ -1,7 +1,7 @@
 """The Bolt app: signed slash commands over HTTP mode, Socket Mode, and answers via response_url.
 
 Slack is played by tests/fakes/slack_api.py (Web API, response_url, Socket Mode WebSocket);
-commands arrive as real signed HTTP requests to the HTTP-mode web app (bot.adapters.slack.slack_web_app,
+commands arrive as real signed HTTP requests to the HTTP-mode web app (bot.deliver.adapters.slack.slack_web_app,
 what `run_slack_http` serves) on 127.0.0.1.
 """
 
@@ -23,10 +23,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.adapters.slack import build_slack_app, run_slack_http, run_slack_socket_mode, slack_web_app
-from bot.delivery import CommandHandler
+from bot.core.model import CommandRequest, Reply, ReplyEntry
+from bot.core.platform import CommandHandler
+from bot.deliver.adapters.slack import build_slack_app, run_slack_http, run_slack_socket_mode, slack_web_app
 from bot.errors import CommandError
-from bot.model import CommandRequest, Reply, ReplyEntry
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackAPI
 
 SECRET = "test-signing-secret"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.adapters.slack import build_slack_app
+from bot.deliver.adapters.slack import build_slack_app
 from tests.conftest import ConfigDir
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 from tests.test_commands_helpers import Harness, add_story

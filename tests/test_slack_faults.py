@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.slack import SlackAlertSender, make_slack_client
+from bot.core.model import Alert, Item, ReportedCopy
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
 from bot.errors import DeliveryError, UncheckableChannel
-from bot.model import Alert, Item, ReportedCopy
 from tests.fakes.faults import GARBLES
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.adapters.slack import EVENTS_PATH, build_slack_app
+from bot.deliver.adapters.slack import EVENTS_PATH, build_slack_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.slack import SlackAlertSender, make_slack_client
-from bot.dispatch import Dispatcher
-from bot.model import Alert
+from bot.core.model import Alert
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
+from bot.deliver.dispatch import Dispatcher
 from bot.store import open_database
 from tests.conftest import TestClock
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI

@@ -1,4 +1,4 @@
-"""bot.render.slack: Block Kit for alerts and replies, escaping untrusted text, Slack's limits."""
+"""bot.core.render.slack: Block Kit for alerts and replies, escaping untrusted text, Slack's limits."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.model import Alert, Item, Reply, ReplyEntry, ReplyField
-from bot.render.slack import (
+from bot.core.model import Alert, Item, Reply, ReplyEntry, ReplyField
+from bot.core.render.slack import (
     BLOCK_LIMIT,
     HEADER_LIMIT,
     SECTION_LIMIT,

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.slack import SlackAlertSender, make_slack_client
-from bot.delivery import AlertSender
+from bot.core.model import Alert, Item
+from bot.core.platform import AlertSender
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
 from bot.errors import DeliveryError
-from bot.model import Alert, Item
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 CHANNEL = "C0123456789"

@@ -1,4 +1,4 @@
-"""bot.render.text: cutting feed text to a platform limit at a readable place."""
+"""bot.core.render.text: cutting feed text to a platform limit at a readable place."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.render.text import ELLIPSIS, fit, truncate
+from bot.core.render.text import ELLIPSIS, fit, truncate
 
 
 def test_text_within_limit_is_returned_unchanged() -> None:

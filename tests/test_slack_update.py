@@ -9,10 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters.slack import SlackAlertSender, make_slack_client
+from bot.core.model import Alert, Item, ReportedCopy
+from bot.core.render.slack import (
+    render_slack_alert,
+    render_slack_notice,
+    render_slack_parent,
+    render_slack_update,
+)
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
 from bot.errors import DeliveryError
-from bot.model import Alert, Item, ReportedCopy
-from bot.render.slack import render_slack_alert, render_slack_notice, render_slack_parent, render_slack_update
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 
 CHANNEL = "C0123456789"

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 
-from bot.parse import MAX_ENTRIES
+from bot.poll.feed_parse import MAX_ENTRIES
 from bot.service import Service
 from bot.store.feeds import feed_health
 from tests.conftest import ConfigDir, TestClock
@@ -89,7 +89,7 @@ async def test_a_feed_cut_at_the_entry_limit_shows_in_status_and_the_log(
     config_dir.write(feeds=[{"url": url, "name": "Long feed"}])
     clock = TestClock(time.time())
     bot = make_bot(config_dir, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="bot.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="bot.poll.pipeline"):
         report = await bot.pipeline.run_cycle()
     cut = f"cut to {MAX_ENTRIES} of {MAX_ENTRIES + 20} entries"
     assert report.new_items == MAX_ENTRIES and report.failed == 0

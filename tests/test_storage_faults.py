@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.dispatch import dispatch_due
+from bot.deliver.dispatch import dispatch_due
 from bot.errors import StoreError
 from tests.conftest import TestClock
 from tests.fakes.feed_server import rss

@@ -1,8 +1,8 @@
-"""Event features of a report and the same-event verdict (bot.story, pure)."""
+"""Event features of a report and the same-event verdict (bot.core.story, pure)."""
 
 from __future__ import annotations
 
-from bot.story import (
+from bot.core.story import (
     AMOUNT_WEIGHT,
     NAME_WEIGHT,
     StoryFeatures,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Item
+from bot.core.model import Item
+from bot.core.story import index_keys, is_same_story, story_features
 from bot.store.db import open_database
 from bot.store.stories import add_to_story, find_story
-from bot.story import index_keys, is_same_story, story_features
 
 PAIRS_FILE = Path(__file__).parent / "data" / "story_pairs.jsonl"
 MIN_PRECISION = 0.99

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.slack import SlackAlertSender, make_slack_client
 from bot.app import Bot
 from bot.commands import CommandCore
 from bot.commands.help import help_reply
-from bot.dispatch import Dispatcher
-from bot.model import CommandRequest, Item
+from bot.core.model import CommandRequest, Item
+from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
+from bot.deliver.dispatch import Dispatcher
 from bot.store.audit import recent_audit
 from bot.store.stories import find_story
 from tests.conftest import TestClock

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from bot.url_safety import address_problem, addresses_problem, check_feed_url, url_problem
+from bot.net.url_safety import address_problem, addresses_problem, check_feed_url, url_problem
 
 ip = ipaddress.ip_address
 

@@ -2,10 +2,10 @@
 
 Slack, Discord and the console build a CommandRequest, call `CommandCore.handle`, and render the
 Reply; they decide nothing. This module checks length and permissions, parses the text
-(bot.commands.parse), dispatches to the subcommand modules, and turns every user error into an
+(bot.commands.arguments), dispatches to the subcommand modules, and turns every user error into an
 error Reply: `handle` never raises for bad input.
 
-    parse.py        text -> ParsedCommand; safe FTS query (pure)
+    arguments.py    text -> ParsedCommand; safe FTS query (pure)
     help.py         usages, examples, the help reply (pure)
     access.py       who is an admin (pure)
     read.py         latest, search, facts, status
@@ -15,6 +15,10 @@ error Reply: `handle` never raises for bad input.
     figures.py      key figures (amounts, people and roles, dates) from story text (pure)
     opml.py         feed lists to and from OPML (pure)
     feed_check.py   the default "fetch once and parse" feed validator
+
+May import bot.core, bot.config, bot.store, bot.errors and bot.logs, and bot.poll and bot.net for
+feed_check.py alone (a feed is checked with the poll cycle's own fetcher and parser); never
+delivery or operations: adapters call in through `CommandCore.handle`.
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ from sqlite_utils import Database
 
 from bot.commands import admin, feeds_admin, read, stories
 from bot.commands.access import is_admin
+from bot.commands.arguments import ParsedCommand, parse_command
 from bot.commands.context import Context, FeedValidator
 from bot.commands.help import SUBCOMMANDS, help_reply, usage_of
-from bot.commands.parse import ParsedCommand, parse_command
 from bot.config import BotConfig
+from bot.core.model import CommandRequest, Reply
+from bot.core.routing import Reachable
 from bot.errors import BotError, CommandError
-from bot.model import CommandRequest, Reply
-from bot.routing import Reachable
 from bot.store import transaction
 from bot.store.audit import record_audit
 from bot.store.overrides import apply_overrides

@@ -8,7 +8,7 @@ Manage Server while admins.discord_manage_server is on). Console: the local oper
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.model import CommandRequest
+from bot.core.model import CommandRequest
 
 
 def is_admin(request: CommandRequest, settings: Settings) -> bool:

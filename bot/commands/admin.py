@@ -11,14 +11,14 @@ import json
 
 from pydantic import ValidationError
 
+from bot.commands.arguments import ParsedCommand, after_words, take_option
 from bot.commands.context import Context, commit_edit, usage_error
 from bot.commands.format import format_time, one_line
 from bot.commands.help import usage_of
-from bot.commands.parse import ParsedCommand, after_words, take_option
 from bot.config import FactConfig, RuleConfig
+from bot.core.model import Reply, ReplyEntry
+from bot.core.rules import RuleSet, RuleSpec, compile_query, format_explanation
 from bot.errors import CommandError, RuleError
-from bot.model import Reply, ReplyEntry
-from bot.rules import RuleSet, RuleSpec, compile_query, format_explanation
 from bot.store.audit import recent_audit
 from bot.store.lookups import recent_items
 from bot.store.overrides import Origin, fact_key, origins

@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from sqlite_utils import Database
 
 from bot.config import BotConfig
+from bot.core.model import CommandRequest
+from bot.core.routing import Reachable
 from bot.errors import CommandError
-from bot.model import CommandRequest
-from bot.routing import Reachable
 from bot.store import transaction
 from bot.store.audit import record_audit
 from bot.store.overrides import Kind, drop_edit, entry_dict, entry_key, save_edit

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from bot.commands.context import FeedValidator
 from bot.config import BotConfig, FetchSettings
-from bot.fetch import FeedHttpClient, fetch_feed
-from bot.parse import parse_feed_bytes
-from bot.url_safety import may_reach_private
+from bot.net.url_safety import may_reach_private
+from bot.poll.feed_parse import parse_feed_bytes
+from bot.poll.fetch import FeedHttpClient, fetch_feed
 
 
 def make_feed_validator(

@@ -1,6 +1,6 @@
 """Admin subcommands for feeds: list, add, remove, pause, resume, reset, export and import (OPML).
 
-A URL from chat is checked in two steps before anything is stored: bot.url_safety (scheme,
+A URL from chat is checked in two steps before anything is stored: bot.net.url_safety (scheme,
 credentials, every resolved address) and the injected feed validator (fetched once, must parse as
 a feed). Both happen before the write transaction, never inside it (no `await` in a transaction).
 """
@@ -11,18 +11,18 @@ import asyncio
 
 from pydantic import ValidationError
 
+from bot.commands.arguments import ParsedCommand
 from bot.commands.context import Context, commit_edit, usage_error
 from bot.commands.format import feed_health
 from bot.commands.help import usage_of
 from bot.commands.opml import feeds_to_opml, opml_to_feeds
-from bot.commands.parse import ParsedCommand
 from bot.config import FeedConfig
+from bot.core.model import Reply, ReplyEntry
 from bot.errors import CommandError, FeedError, OpmlError
-from bot.model import Reply, ReplyEntry
+from bot.net.url_safety import check_feed_url, may_reach_private
 from bot.store.feeds import resume_feed
 from bot.store.lookups import feed_rows
 from bot.store.overrides import apply_overrides, origins
-from bot.url_safety import check_feed_url, may_reach_private
 
 PAGE_SIZE = 20
 IMPORT_CONCURRENCY = 4

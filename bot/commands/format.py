@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.model import ReplyEntry
-from bot.render.text import truncate
+from bot.core.model import ReplyEntry
+from bot.core.render.text import truncate
 from bot.store.lookups import StoryRow
 
 SUMMARY_CHARS = 200

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.model import Reply, ReplyEntry
+from bot.core.model import Reply, ReplyEntry
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from bot.config import FeedConfig
-from bot.durations import format_duration
+from bot.core.durations import format_duration
 from bot.errors import OpmlError
 
 MAX_OPML_FEEDS = 200

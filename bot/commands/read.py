@@ -7,13 +7,13 @@ checks arguments and shapes the answer.
 
 from __future__ import annotations
 
+from bot.commands.arguments import ParsedCommand, fts_query
 from bot.commands.context import Context, usage_error
 from bot.commands.figures import KeyFigure, extract_key_figures
 from bot.commands.format import feed_health, feed_warning, format_age, format_time, one_line, story_entry
 from bot.commands.help import usage_of
-from bot.commands.parse import ParsedCommand, fts_query
+from bot.core.model import Reply, ReplyEntry, ReplyField
 from bot.errors import CommandError
-from bot.model import Reply, ReplyEntry, ReplyField
 from bot.store.cycles import last_cycle
 from bot.store.lookups import StoryRow, feed_rows, latest_matched, recent_items, search_items, status_counts
 from bot.store.outbox import channel_problems

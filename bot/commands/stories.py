@@ -2,20 +2,20 @@
 and undo a wrong grouping.
 
 A split makes the report a story of its own (bot.store.stories.split_from_story) and queues it as an
-alert for every channel its rules route to now (bot.routing.plan_deliveries, bot.store.outbox.enqueue,
+alert for every channel its rules route to now (bot.core.routing.plan_deliveries, bot.store.outbox.enqueue,
 so the outbox's once-per-channel and delivery-key guarantees hold as for any alert), with its audit
 row, all in one transaction.
 """
 
 from __future__ import annotations
 
+from bot.commands.arguments import ParsedCommand
 from bot.commands.context import Context, usage_error
 from bot.commands.format import format_time, one_line
 from bot.commands.help import usage_of
-from bot.commands.parse import ParsedCommand
+from bot.core.model import Item, Reply, ReplyEntry
+from bot.core.routing import PlannedDelivery, plan_deliveries
 from bot.errors import CommandError
-from bot.model import Item, Reply, ReplyEntry
-from bot.routing import PlannedDelivery, plan_deliveries
 from bot.store import transaction
 from bot.store.audit import record_audit
 from bot.store.items import find_item_ids, item_matches, load_item

@@ -3,6 +3,9 @@
 Only this package writes SQL. One connection, used from the event loop's thread only; every
 write is a short transaction that never spans an `await`: a rollback on a shared connection
 would undo another task's writes too.
+
+May import bot.core, bot.config, bot.errors and bot.logs; never the poll cycle, delivery,
+operations, commands or the network.
 """
 
 from sqlite_utils import Database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bot.model import CycleReport
+from bot.core.model import CycleReport
 from bot.store.db import transaction
 
 KEEP_CYCLES = 100  # enough to look back over the last hour or two of ticks

@@ -159,7 +159,7 @@ def _v4_story_index(db: Database) -> None:
             item_id TEXT PRIMARY KEY REFERENCES items (id),
             story_id TEXT NOT NULL,
             seen_at REAL NOT NULL,
-            features TEXT NOT NULL       -- JSON, bot.story.StoryFeatures
+            features TEXT NOT NULL       -- JSON, bot.core.story.StoryFeatures
         );
         CREATE INDEX story_members_story ON story_members (story_id);
         CREATE INDEX story_members_seen_at ON story_members (seen_at);
@@ -168,7 +168,7 @@ def _v4_story_index(db: Database) -> None:
 
 
 def _v5_event_index(db: Database) -> None:
-    """Stories grouped by event (bot.story v2): story_bands now holds event tokens rather than MinHash
+    """Stories grouped by event (bot.core.story v2): story_bands now holds event tokens rather than MinHash
     bands, and story_terms counts in how many indexed items each event token appears (words frequent
     across the stored items are no evidence of one event). The old index is dropped: its features
     lack the event parts, so at worst a story of the last 48 h takes a second alert."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.feed_policy import FeedFetched, FetchOutcome
+from bot.core.feed_policy import FeedFetched, FetchOutcome
 from bot.store.db import transaction
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.links import canonical_link
-from bot.model import Item, RuleMatch
+from bot.core.links import canonical_link
+from bot.core.model import Item, RuleMatch
 
 STORY_WINDOW = 7 * 86400.0  # an identical headline after a week is a new story ("Markets wrap")
 

@@ -2,7 +2,7 @@
 feed the notice decisions: feeds' health, rules' last matches and chat-edit times, polling start,
 channels' refusals.
 
-Reads and writes only; what to raise or clear is decided in bot.notices.
+Reads and writes only; what to raise or clear is decided in bot.core.notices.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
+from bot.core.notices import ChannelRefusals, NoticeState
 from bot.logs import redact_tokens
-from bot.notices import ChannelRefusals, NoticeState
 from bot.store.db import transaction
 
 

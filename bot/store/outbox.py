@@ -4,7 +4,7 @@ Row life: pending -> sending (claimed just before the send, attempt counted) -> 
 platform's message reference), or back to pending with a later next_attempt_at after a retryable
 failure, or failed for good. A row may stay 'sending' when nobody knows whether the platform took
 it: a send whose answer was lost or unreadable (left so until next_attempt_at, a backoff), or one
-interrupted by a crash. bot.recovery settles those without posting twice where it can look. Kinds: 'alert' (a story's first post to
+interrupted by a crash. bot.deliver.recovery settles those without posting twice where it can look. Kinds: 'alert' (a story's first post to
 a channel), 'update' (another outlet's copy of a story, sent after its parent alert), and rows folded
 into a catch-up digest are marked sent with the digest's reference.
 """
@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.core.model import Alert, ReportedCopy
+from bot.core.routing import PlannedDelivery
 from bot.logs import redact_tokens
-from bot.model import Alert, ReportedCopy
-from bot.routing import PlannedDelivery
 from bot.store.db import transaction
 from bot.store.items import item_from_row
 
@@ -181,7 +181,7 @@ def mark_retry(db: Database, delivery_id: int, *, error: str, next_attempt_at: f
 
 
 def mark_unsettled(db: Database, delivery_ids: Collection[int], *, error: str, settle_at: float) -> None:
-    """Leave claimed rows 'sending' (the platform may have posted them) for bot.recovery to settle
+    """Leave claimed rows 'sending' (the platform may have posted them) for bot.deliver.recovery to settle
     at `settle_at`: found -> sent; not found, or no way to look -> sent again."""
     ids = list(delivery_ids)
     marks = ",".join("?" * len(ids))

@@ -1,10 +1,10 @@
-"""Group items into stories across outlets: the event index (bot.story) kept in SQLite.
+"""Group items into stories across outlets: the event index (bot.core.story) kept in SQLite.
 
 A story's id is the id of its first item. Each indexed item stores its features (story_members)
 and its event tokens under its story (story_bands, stamped with the story's first-seen time), so
 finding the story of a new item is a handful of indexed lookups whatever the table's size:
 candidates share an event token that is not common and started within STORY_WINDOW; at most
-MAX_CANDIDATES of them (most shared tokens first) are verified with bot.story.judge against their
+MAX_CANDIDATES of them (most shared tokens first) are verified with bot.core.story.judge against their
 first report and newest copies. story_terms counts in how many indexed items each token appears:
 a token in more than COMMON_SHARE of them ("machine", "industrial" in a year of news about one
 company) is boilerplate too. Call these inside the caller's transaction.
@@ -23,10 +23,10 @@ from functools import lru_cache
 
 from sqlite_utils import Database
 
-from bot.model import Item
-from bot.routing import PlannedDelivery
+from bot.core.model import Item
+from bot.core.routing import PlannedDelivery
+from bot.core.story import Sketch, StoryFeatures, Verdict, is_groupable, judge, story_sketch
 from bot.store.outbox import enqueue, mark_sent
-from bot.story import Sketch, StoryFeatures, Verdict, is_groupable, judge, story_sketch
 
 STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
 MAX_CANDIDATES = 20  # stories verified per item (most shared tokens first): bounds the cost per item
@@ -84,7 +84,7 @@ def compare_with_stories(
     db: Database, item: Item, now: float, sketch: Sketch | None = None
 ) -> list[Candidate]:
     """Every recent story's reports that share an uncommon event token with `item`, each with the
-    verdict of bot.story.judge (what `group --explain` prints)."""
+    verdict of bot.core.story.judge (what `group --explain` prints)."""
     features, keys = sketch or _sketch(item.title, item.summary, item.source)
     if not keys or not is_groupable(features):
         return []

@@ -1,1 +1,0 @@
-"""Platform adapters: translate between the core and Slack, Discord and the console."""

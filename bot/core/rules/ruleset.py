@@ -1,0 +1,99 @@
+"""Rules compiled once and matched against items: which rules fire and on which terms.
+
+`RuleSet.compile` parses every rule up front (a bad rule is refused with a `RuleError` that names
+it); `match` tokenises an item once and evaluates every enabled rule on the shared tokens;
+`explain` says, per rule, which sub-expressions were true. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.model import RuleMatch
+from bot.core.rules.explain import RuleExplanation
+from bot.core.rules.nodes import Node, Span, share_results
+from bot.core.rules.parser import parse
+from bot.core.rules.text import Doc
+from bot.errors import ConfigError, RuleError
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule as configured: the name alerts and routes use, and its query."""
+
+    name: str
+    query: str
+    enabled: bool = True
+    description: str = ""
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """One parsed query, ready to evaluate on a `Doc`."""
+
+    query: str
+    root: Node
+
+    def test(self, doc: Doc) -> bool:
+        return self.root.test(doc)
+
+    def terms(self, doc: Doc) -> tuple[str, ...]:
+        """The text that made the query true, as written in the item, in reading order."""
+        spans: list[Span] = []
+        self.root.collect(doc, spans)
+        kept: list[Span] = []
+        for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
+            if not kept or end > kept[-1][1]:  # a span inside one already kept adds nothing
+                kept.append((start, end))
+        return tuple(dict.fromkeys(doc.surface(s, e) for s, e in kept))
+
+    def matches(self, title: str, summary: str) -> bool:
+        return self.test(Doc.of(title, summary))
+
+
+def compile_query(query: str) -> CompiledQuery:
+    """Parse and validate one query; raises `RuleError` with the position and what was expected."""
+    root = parse(query)
+    share_results([root])
+    return CompiledQuery(query, root)
+
+
+class RuleSet:
+    """Compiled rules in spec order. Build with `RuleSet.compile`."""
+
+    def __init__(self, rules: list[tuple[RuleSpec, CompiledQuery]]) -> None:
+        self._rules = rules
+        self._enabled = [(spec.name, compiled) for spec, compiled in rules if spec.enabled]
+        self.names: list[str] = [spec.name for spec, _ in rules]
+        self.specs: list[RuleSpec] = [spec for spec, _ in rules]
+
+    @classmethod
+    def compile(cls, specs: Sequence[RuleSpec]) -> RuleSet:
+        seen: set[str] = set()
+        rules = []
+        for spec in specs:
+            if spec.name in seen:
+                raise ConfigError([("", f"rule {spec.name!r}", "duplicate rule name")])
+            seen.add(spec.name)
+            try:
+                rules.append((spec, compile_query(spec.query)))
+            except RuleError as error:
+                raise RuleError(error.query, error.position, error.expected, rule=spec.name) from None
+        share_results([compiled.root for _, compiled in rules])  # across rules, too
+        return cls(rules)
+
+    def match(self, title: str, summary: str) -> list[RuleMatch]:
+        """The enabled rules that fire on the item, in spec order, with the terms that fired them."""
+        doc = Doc.of(title, summary)
+        return [RuleMatch(name, q.terms(doc)) for name, q in self._enabled if q.test(doc)]
+
+    def explain(self, title: str, summary: str) -> list[RuleExplanation]:
+        """Every rule (disabled ones too, marked so) evaluated in full on the item."""
+        doc = Doc.of(title, summary)
+        out = []
+        for spec, compiled in self._rules:
+            root = compiled.root.explain(doc)
+            out.append(RuleExplanation(spec.name, spec.query, spec.enabled, root.matched, root))
+        return out

@@ -1,0 +1,297 @@
+"""The /news slash command on Discord: an app_commands Group that only translates.
+
+Each subcommand turns its options back into the core's text line ("latest 5 prometheus"),
+calls the platform-neutral CommandHandler with a CommandRequest, and renders the Reply as
+embeds. Who may run admin subcommands is the core's decision; this module only passes the
+platform's hint (Manage Server, Administrator, or a configured admin role). Nothing here
+parses arguments or checks them beyond what Discord's option types already do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Coroutine, Sequence
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from bot.core.model import CommandRequest, Reply
+from bot.core.platform import CommandHandler
+from bot.deliver.adapters.discord_render import render_discord_reply
+from bot.errors import CommandError, DeliveryError
+
+log = logging.getLogger(__name__)
+
+NameLookup = Callable[[Literal["rules", "feeds"]], list[str]]  # e.g. bot.commands.CommandCore.names
+Autocomplete = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
+# Suggestions only (the actions bot.commands knows): the core accepts or refuses what is typed.
+RULES_ACTIONS = ("list", "add", "edit", "remove", "enable", "disable", "test", "reset")
+FEEDS_ACTIONS = ("list", "add", "remove", "pause", "resume", "reset", "export", "import")
+FACTS_ACTIONS = ("add", "remove")
+STORY_ACTIONS = ("show", "split")
+SUBCOMMANDS = ("latest", "search", "facts", "status", "story", "help", "rules", "feeds", "routes", "audit")
+DEFER_AFTER = 2.0  # seconds; Discord drops interactions not answered within 3
+
+
+def build_command_tree(
+    client: discord.Client,
+    handle_command: CommandHandler,
+    *,
+    group_name: str = "news",
+    admin_role_ids: Collection[int] = (),
+    name_lookup: NameLookup | None = None,
+    defer_after: float = DEFER_AFTER,
+    manage_server_is_admin: bool = True,
+) -> app_commands.CommandTree[discord.Client]:
+    """A CommandTree holding one Group (`/news ...`) whose subcommands mirror the core's.
+
+    `admin_role_ids` and `manage_server_is_admin` mirror settings.admins.discord_roles and
+    .discord_manage_server; they only set CommandRequest.is_admin_hint, the core decides.
+    """
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    hint = _AdminHint(frozenset(int(r) for r in admin_role_ids), manage_server_is_admin)
+    answer = _Answerer(handle_command, hint, defer_after)
+    group = app_commands.Group(name=group_name, description="Project Prometheus news alerts")
+    rule_names = _names_autocomplete(name_lookup, "rules")
+    feed_names = _names_autocomplete(name_lookup, "feeds")
+
+    @group.command(name="latest", description="Show the latest matched stories")
+    @app_commands.describe(
+        n="How many stories (1-10, default 5)", rule="Only stories matched by this rule", page="Page number"
+    )
+    @app_commands.autocomplete(rule=rule_names)
+    async def latest(
+        interaction: discord.Interaction,
+        n: app_commands.Range[int, 1, 10] | None = None,
+        rule: str | None = None,
+        page: app_commands.Range[int, 1, 1000] | None = None,
+    ) -> None:
+        await answer(interaction, "latest", n, rule, *(("page", page) if page else ()))
+
+    @group.command(name="search", description="Full-text search over every stored story")
+    @app_commands.describe(words='Words to look for; "quotes" keep a phrase together', page="Page number")
+    async def search(
+        interaction: discord.Interaction, words: str, page: app_commands.Range[int, 1, 1000] | None = None
+    ) -> None:
+        await answer(interaction, "search", words, *(("--page", page) if page else ()))
+
+    @group.command(name="facts", description="Curated facts; admins can add or remove them")
+    @app_commands.describe(
+        action="Empty lists facts; add or remove (admins)", text="Fact text, or id to remove"
+    )
+    @app_commands.autocomplete(action=_fixed_autocomplete(FACTS_ACTIONS))
+    async def facts(
+        interaction: discord.Interaction, action: str | None = None, text: str | None = None
+    ) -> None:
+        await answer(interaction, "facts", action, text, private=action in ("add", "remove"))
+
+    @group.command(name="status", description="Feeds, last poll and delivery health")
+    async def status(interaction: discord.Interaction) -> None:
+        await answer(interaction, "status")
+
+    @group.command(name="story", description="A story's reports with their ids; admins can split one out")
+    @app_commands.describe(action="show, or split (admins)", report="A report's id or link")
+    @app_commands.autocomplete(action=_fixed_autocomplete(STORY_ACTIONS))
+    async def story(interaction: discord.Interaction, action: str, report: str) -> None:
+        await answer(interaction, "story", action, report, private=True)
+
+    @group.command(name="help", description="What each subcommand does")
+    @app_commands.describe(topic="A subcommand to explain")
+    @app_commands.autocomplete(topic=_fixed_autocomplete(SUBCOMMANDS))
+    async def help_(interaction: discord.Interaction, topic: str | None = None) -> None:
+        await answer(interaction, "help", topic, private=True)
+
+    @group.command(name="rules", description="Admin: list, add, edit, remove, enable, disable, test rules")
+    @app_commands.describe(action="What to do with rules", args="Rule name, then the query where needed")
+    @app_commands.autocomplete(action=_fixed_autocomplete(RULES_ACTIONS), args=rule_names)
+    async def rules(
+        interaction: discord.Interaction, action: str | None = None, args: str | None = None
+    ) -> None:
+        await answer(interaction, "rules", action, args, private=True)
+
+    @group.command(name="feeds", description="Admin: list, add, remove, pause, resume, export feeds")
+    @app_commands.describe(action="What to do with feeds", args="Feed URL or name, then options")
+    @app_commands.autocomplete(action=_fixed_autocomplete(FEEDS_ACTIONS), args=feed_names)
+    async def feeds(
+        interaction: discord.Interaction, action: str | None = None, args: str | None = None
+    ) -> None:
+        await answer(interaction, "feeds", action, args, private=True)
+
+    @group.command(name="routes", description="Admin: which rules go to which channels")
+    async def routes(interaction: discord.Interaction) -> None:
+        await answer(interaction, "routes", private=True)
+
+    @group.command(name="audit", description="Admin: the newest edits and refused attempts")
+    @app_commands.describe(n="How many records")
+    async def audit(
+        interaction: discord.Interaction, n: app_commands.Range[int, 1, 100] | None = None
+    ) -> None:
+        await answer(interaction, "audit", n, private=True)
+
+    tree.add_command(group)
+    return tree
+
+
+class _Answerer:
+    """Runs one subcommand: request to the core, reply back as embeds, deferring when slow."""
+
+    def __init__(self, handle: CommandHandler, admin_hint: _AdminHint, defer_after: float) -> None:
+        self.handle, self.admin_hint, self.defer_after = handle, admin_hint, defer_after
+
+    async def __call__(
+        self, interaction: discord.Interaction, *parts: str | int | None, private: bool = False
+    ) -> None:
+        request = CommandRequest(
+            platform="discord",
+            user_id=str(interaction.user.id),
+            text=command_line(*parts),
+            channel_id=str(interaction.channel_id or ""),
+            user_name=interaction.user.name,
+            is_admin_hint=self.admin_hint(interaction),
+        )
+        task = asyncio.ensure_future(self._reply_for(request))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+            if task in done:
+                reply = task.result()
+                await interaction.response.send_message(
+                    embeds=render_discord_reply(reply),
+                    ephemeral=reply.ephemeral,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+                return
+            # Slow answer: acknowledge now (Discord's 3-second window), follow up when ready.
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            reply = await task
+            embeds = render_discord_reply(reply)
+            if reply.ephemeral and not private:
+                # A public "thinking…" placeholder cannot become private: remove it, answer privately.
+                await interaction.delete_original_response()
+            await interaction.followup.send(
+                embeds=embeds, ephemeral=reply.ephemeral, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as exc:
+            # e.g. the interaction expired (10062): nobody is left to tell, so log and move on.
+            log.warning("Discord interaction reply failed: %s %s", exc.status, exc.code)
+        finally:
+            task.cancel()
+
+    async def _reply_for(self, request: CommandRequest) -> Reply:
+        try:
+            return await self.handle(request)
+        except CommandError as exc:
+            return Reply(title="Cannot do that", lines=(str(exc),), ephemeral=True, is_error=True)
+        except Exception:
+            log.exception("command %r failed", request.text.split(" ", 1)[0])
+            lines = ("Something went wrong; the error was logged.",)
+            return Reply(title="Error", lines=lines, ephemeral=True, is_error=True)
+
+
+def command_line(*parts: str | int | None) -> str:
+    """The core's text line from option values: "latest 5 prometheus"; empty options dropped."""
+    words = (" ".join(str(p).split()) for p in parts if p is not None)
+    return " ".join(w for w in words if w)
+
+
+class _AdminHint:
+    """The platform's admin signal: Manage Server (or Administrator) if enabled, or an admin role."""
+
+    def __init__(self, role_ids: frozenset[int], manage_server: bool) -> None:
+        self.role_ids, self.manage_server = role_ids, manage_server
+
+    def __call__(self, interaction: discord.Interaction) -> bool:
+        perms = interaction.permissions
+        if self.manage_server and (perms.manage_guild or perms.administrator):
+            return True
+        # Member.roles resolves ids through the guild cache, which a REST-only or partial guild
+        # lacks; the ids themselves come with every interaction.
+        role_ids: Sequence[int] = getattr(interaction.user, "_roles", ())
+        return any(r in self.role_ids for r in role_ids)
+
+
+def _names_autocomplete(lookup: NameLookup | None, kind: Literal["rules", "feeds"]) -> Autocomplete:
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if lookup is None or " " in current.strip():  # past the name: nothing to suggest
+            return []
+        try:
+            names = lookup(kind)
+        except Exception:
+            log.exception("name lookup for %s autocomplete failed", kind)
+            return []
+        return _choices(names, current)
+
+    return complete
+
+
+def _fixed_autocomplete(options: Sequence[str]) -> Autocomplete:
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return _choices(options, current)
+
+    return complete
+
+
+def _choices(names: Sequence[str], current: str) -> list[app_commands.Choice[str]]:
+    """Up to 25 names containing `current` (Discord's maximum), those starting with it first."""
+    needle = current.strip().lower()
+    hits = [n for n in names if needle in n.lower() and 0 < len(n) <= 100]
+    hits.sort(key=lambda n: (not n.lower().startswith(needle), n.lower()))
+    return [app_commands.Choice(name=n, value=n) for n in hits[:25]]
+
+
+class NewsBotClient(discord.Client):
+    """A gateway client carrying the command tree; syncs commands once, at login.
+
+    `tree_options` go to build_command_tree (group_name, admin_role_ids, name_lookup, ...).
+    """
+
+    def __init__(
+        self,
+        handle_command: CommandHandler,
+        *,
+        guild_ids: Collection[int] = (),
+        sync_global: bool = False,
+        **tree_options: Any,
+    ) -> None:
+        # guilds intent only: slash commands need no privileged intents.
+        none = discord.AllowedMentions.none()
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=none)
+        self.guild_ids = tuple(int(g) for g in guild_ids)
+        self.sync_global = sync_global or not self.guild_ids
+        self.tree = build_command_tree(self, handle_command, **tree_options)
+
+    async def setup_hook(self) -> None:
+        # setup_hook runs once after login and before the gateway connects; on_ready would
+        # re-sync on every reconnect and spend Discord's small command-update quota.
+        for guild_id in self.guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Discord commands synced to guild %s: %d", guild_id, len(synced))
+        if self.sync_global:
+            synced = await self.tree.sync()
+            log.info("Discord commands synced globally: %d (can take an hour to show)", len(synced))
+
+
+async def run_discord_gateway(
+    token: str,
+    handle_command: CommandHandler,
+    *,
+    guild_ids: Collection[int] = (),
+    sync_global: bool = False,
+    **tree_options: Any,
+) -> None:
+    """Connect to the gateway and answer slash commands until cancelled.
+
+    Commands are synced to each of `guild_ids` (instant) and globally when `sync_global` is set
+    or no guild is given. `tree_options` go to build_command_tree (group_name, admin_role_ids,
+    manage_server_is_admin, name_lookup). Alerts do not depend on this connection.
+    """
+    client = NewsBotClient(handle_command, guild_ids=guild_ids, sync_global=sync_global, **tree_options)
+    async with client:
+        try:
+            await client.start(token)
+        except discord.LoginFailure:
+            message = "Discord rejected DISCORD_BOT_TOKEN (401)"
+            raise DeliveryError(message, retryable=False, code="invalid_token") from None
