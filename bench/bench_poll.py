@@ -65,9 +65,7 @@ class CommandProbe:
     the slowest answer: what a team member would wait while a large poll runs."""
 
     def __init__(self, bot: object) -> None:
-        from bot.commands import CommandCore
-
-        self.core = CommandCore(db=bot.db, config_provider=bot.config.file_config)  # type: ignore[attr-defined]
+        self.core = bot.commands  # type: ignore[attr-defined]
         self.worst = 0.0
         self.answered = 0
         self._task: asyncio.Task[None] | None = None

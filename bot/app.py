@@ -1,21 +1,33 @@
 """The composition root: reads the environment, builds every concrete piece, and wires them.
 
-Nothing else in the bot constructs clients, databases or adapters; everything else receives them.
+`open_bot` builds every long-lived object of a process from the Environment and the config: the
+database, the feed HTTP client, the parser pool, the pipeline, the platform senders, the command
+core, the slash-command listeners and the scheduler. The service, `poll --once` and the operator's
+`cmd` use it; the CLI's offline commands (status, match, rules explain, group) use `open_store` /
+`scratch_store`. Nothing else in the bot reads os.environ, opens the database or constructs a
+client or adapter; everything else receives them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlite_utils import Database
 
-from bot.config import BotConfig, load_config
+from bot.commands import CommandCore
+from bot.commands.feed_check import make_feed_validator
+from bot.config import BotConfig, Settings, load_config
 from bot.core.platform import AlertSender
+from bot.core.routing import Reachable
 from bot.core.rules import RuleSet, RuleSpec
 from bot.deliver.adapters.console import ConsoleAlertSender
 from bot.errors import ConfigError
@@ -42,6 +54,17 @@ class Environment:
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
     port: int = 3000
+    log_level: str | None = None  # LOG_LEVEL; None: INFO
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this environment holds: the log filter masks each wherever it appears."""
+        values = (
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.discord_bot_token,
+        )
+        return tuple(value for value in values if value)
 
     def can_reach(self, platform: str, channel: str) -> bool:
         """Whether this environment holds what posting to (platform, channel) takes: nothing for the
@@ -67,6 +90,7 @@ class Environment:
             discord_api_url=env.get("DISCORD_API_URL") or None,
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL") or None,
             port=int(env.get("PORT") or 3000),
+            log_level=env.get("LOG_LEVEL") or None,
         )
 
 
@@ -138,6 +162,9 @@ def _file_stamps(directory: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(stamps)
 
 
+Listener = Callable[[], Awaitable[None]]  # a slash-command listener to run beside the scheduler
+
+
 @dataclass
 class Bot:
     env: Environment
@@ -147,21 +174,21 @@ class Bot:
     parser: ParsePool
     senders: dict[str, AlertSender] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
-    _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
+    # One pipeline per bot: it knows which feeds are in flight, so overlapping cycles share it.
+    pipeline: Pipeline = field(init=False)
+    commands: CommandCore = field(init=False)  # set by build_bot
+    listeners: list[Listener] = field(default_factory=list)
+    scheduler: AsyncIOScheduler | None = None  # the service's; jobs are added when it runs
 
-    @property
-    def pipeline(self) -> Pipeline:
-        """One pipeline per bot: it knows which feeds are in flight, so overlapping cycles share it."""
-        if self._pipeline is None:
-            self._pipeline = Pipeline(
-                db=self.db,
-                http=self.http,
-                parser=self.parser,
-                load_config=self.config.effective,
-                reachable=self.can_deliver,
-                clock=lambda: self.clock(),  # read at each call: tests and the bench set their own clock
-            )
-        return self._pipeline
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(
+            db=self.db,
+            http=self.http,
+            parser=self.parser,
+            load_config=self.config.effective,
+            reachable=self.can_deliver,
+            clock=lambda: self.clock(),  # read at each call: tests and the bench set their own clock
+        )
 
     def can_deliver(self, platform: str, channel: str) -> bool:
         """Whether a connected adapter can post to this channel (Discord channel ids need the bot token)."""
@@ -179,14 +206,154 @@ class Bot:
         self.db.conn.close()
 
 
+class Connect(Enum):
+    """What a use of the bot connects to beyond its own database."""
+
+    NOTHING = "nothing"  # an operator command: alerts it queues are sent by the running service
+    SENDERS = "senders"  # `poll --once`: post alerts, answer no commands
+    SERVICE = "service"  # senders, slash-command listeners and the scheduler
+
+
+async def open_bot(
+    env: Environment,
+    connect: Connect,
+    *,
+    slack_http: bool = False,
+    db_path: Path | None = None,
+    console: ConsoleAlertSender | None = None,
+) -> Bot:
+    """Every long-lived object of one process, built from `env` and the config."""
+    bot = build_bot(env, db_path=db_path, console=console)
+    try:
+        if connect is Connect.NOTHING:
+            # No platform is connected here: a command may queue alerts for the channels this
+            # environment holds credentials for, and the running service sends them.
+            bot.commands = build_command_core(bot, env.can_reach)
+            return bot
+        bot.listeners = await connect_platforms(bot, listen=connect is Connect.SERVICE, slack_http=slack_http)
+        if connect is Connect.SERVICE:
+            bot.scheduler = new_scheduler(bot.config.file_config().settings)
+    except BaseException:
+        await bot.close()
+        raise
+    return bot
+
+
+def new_scheduler(settings: Settings) -> AsyncIOScheduler:
+    """The service's scheduler: a late job runs once (coalesced) if it is at most a tick late."""
+    return AsyncIOScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.tick)}
+    )
+
+
 def build_bot(
     env: Environment, *, console: ConsoleAlertSender | None = None, db_path: Path | None = None
 ) -> Bot:
-    """Build the bot's pieces (no network activity yet). Platform senders are added by `connect_platforms`."""
+    """The pieces that need no network (nothing connects yet): database, config, HTTP client,
+    parser pool, pipeline, command core and the console sender. `open_bot` connects the platforms
+    and builds the scheduler; tests use this alone."""
     db = open_database(db_path or env.db_path)
     source = ConfigSource(env.config_dir, db)
     config = source.file_config()  # fail fast on a broken config at start
     http = FeedHttpClient(config.settings.fetch)
     bot = Bot(env=env, db=db, config=source, http=http, parser=ParsePool())
     bot.senders["console"] = console or ConsoleAlertSender()
+    bot.commands = build_command_core(bot, bot.can_deliver)
     return bot
+
+
+def build_command_core(bot: Bot, reachable: Reachable) -> CommandCore:
+    """The command core over `bot`; `reachable` says which channels a command may queue alerts for.
+    Its feed checks go through the bot's own HTTP client and address guard."""
+    return CommandCore(
+        db=bot.db,
+        config_provider=bot.config.file_config,
+        validate_feed=make_feed_validator(bot.config.file_config, bot.http),
+        reachable=reachable,
+    )
+
+
+async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False) -> list[Listener]:
+    """Add a sender for each platform whose credentials are set; return listeners to run (slash commands)."""
+    env = bot.env
+    config = bot.config.effective()
+    settings = config.settings
+    listeners: list[Listener] = []
+    core = bot.commands if listen else None
+
+    if env.slack_bot_token:
+        from bot.deliver.adapters.slack import (
+            SlackAlertSender,
+            build_slack_app,
+            make_slack_client,
+            run_slack_http,
+            run_slack_socket_mode,
+        )
+
+        client = make_slack_client(env.slack_bot_token, env.slack_api_url)  # one client: alerts and commands
+        bot.senders["slack"] = SlackAlertSender(client)
+        if core is not None and (env.slack_app_token or env.slack_signing_secret):
+            app = build_slack_app(
+                client,
+                signing_secret=env.slack_signing_secret,
+                handle_command=core.handle,
+                command_name="/" + settings.command_name,
+            )
+            if env.slack_app_token and not slack_http:
+                token = env.slack_app_token
+                listeners.append(lambda: run_slack_socket_mode(app, token))
+            else:
+                port, secret = env.port, env.slack_signing_secret
+                listeners.append(lambda: run_slack_http(app, port, signing_secret=secret))
+
+    has_webhook_route = any(
+        route.platform == "discord" and route.channel.startswith("http") for route in config.routes
+    )
+    if env.discord_bot_token or has_webhook_route:
+        from bot.deliver.adapters.discord import (
+            DiscordAlertSender,
+            set_discord_api_url,
+            set_discord_gateway_url,
+        )
+
+        set_discord_api_url(env.discord_api_url)
+        set_discord_gateway_url(env.discord_gateway_url)
+        colors = {rule.name: int(rule.color.lstrip("#"), 16) for rule in config.rules if rule.color}
+        sender = DiscordAlertSender(token=env.discord_bot_token, rule_colors=colors)
+        await sender.start()
+        bot.senders["discord"] = sender
+        if core is not None and env.discord_bot_token:
+            from bot.deliver.adapters.discord_commands import run_discord_gateway
+
+            token = env.discord_bot_token
+            guilds = [int(guild) for guild in settings.discord_guilds]
+            roles = [int(role) for role in settings.admins.discord_roles]
+            listeners.append(
+                lambda: run_discord_gateway(
+                    token,
+                    core.handle,
+                    guild_ids=guilds,
+                    group_name=settings.command_name,
+                    admin_role_ids=roles,
+                    manage_server_is_admin=settings.admins.discord_manage_server,
+                    name_lookup=core.names,
+                )
+            )
+    return listeners
+
+
+def open_store(env: Environment) -> tuple[Database, ConfigSource]:
+    """The database and the effective config, for the CLI's offline commands (no clients, no workers)."""
+    db = open_database(env.db_path)
+    return db, ConfigSource(env.config_dir, db)
+
+
+@contextmanager
+def scratch_store() -> Iterator[Database]:
+    """A fresh database in a temporary directory, deleted afterwards (`group` runs on one)."""
+    with tempfile.TemporaryDirectory(prefix="bot-scratch-") as scratch:
+        db = open_database(Path(scratch) / "scratch.db")
+        try:
+            yield db
+        finally:
+            db.conn.close()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import sqlite3
 import sys
 import tempfile
 import time
@@ -27,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from bot.logs import setup_logging
 
-    setup_logging("DEBUG" if getattr(args, "verbose", False) else None)
+    env = _env()
+    setup_logging("DEBUG" if getattr(args, "verbose", False) else env.log_level, secrets=env.secrets())
     try:
         return int(args.handler(args) or 0)
     except ConfigError as error:
@@ -88,8 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _env() -> Environment:
-
-    return Environment.from_env()
+    return Environment.from_env()  # the one place the process environment is read
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -101,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _poll(args: argparse.Namespace) -> int:
     from bot.runner import poll_once
+    from bot.store.db import copy_database
 
     env = _env()
     if not args.dry_run:
@@ -109,10 +108,7 @@ def _poll(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bot-dry-run-") as scratch:
         copy = Path(scratch) / "dry-run.db"
         if env.db_path.exists():
-            source = sqlite3.connect(str(env.db_path))
-            target = sqlite3.connect(str(copy))
-            with contextlib.closing(source), contextlib.closing(target):
-                source.backup(target)
+            copy_database(env.db_path, copy)
         print("dry run: nothing is posted and the database is not changed", file=sys.stderr)
         return asyncio.run(poll_once(env, db_path=copy, console_only=True, only_due=args.due))
 
@@ -150,11 +146,11 @@ def _private_allowances(config: BotConfig) -> list[str]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from bot.store import open_database
+    from bot.app import open_store
     from bot.store.feeds import feed_health
     from bot.store.outbox import channel_problems, queue_depth
 
-    db = open_database(_env().db_path)
+    db, _ = open_store(_env())
     now = time.time()
     rows = feed_health(db)
     print(f"{'feed':<48} {'status':>6} {'errors':>6}  {'last fetch':<17} {'next fetch':<17} last error")
@@ -184,12 +180,10 @@ def _when(timestamp: float | None) -> str:
 
 
 def _match(args: argparse.Namespace) -> int:
-    from bot.app import ConfigSource
+    from bot.app import open_store
     from bot.core.rules import match_jsonl
-    from bot.store import open_database
 
-    env = _env()
-    source = ConfigSource(env.config_dir, open_database(env.db_path))
+    _, source = open_store(_env())
     ruleset = source.ruleset(source.effective())
     for line in match_jsonl(sys.stdin, ruleset):
         sys.stdout.write(line.rstrip("\n") + "\n")
@@ -197,15 +191,13 @@ def _match(args: argparse.Namespace) -> int:
 
 
 def _group(args: argparse.Namespace) -> int:
+    from bot.app import scratch_store
     from bot.poll.grouping import group_jsonl
-    from bot.store import open_database
 
     # The pipeline's grouping on a fresh database that is thrown away: the real store is never touched.
-    with tempfile.TemporaryDirectory(prefix="bot-group-") as scratch:
-        db = open_database(Path(scratch) / "group.db")
+    with scratch_store() as db:
         for line in group_jsonl(sys.stdin, db, explain=args.explain):
             sys.stdout.write(line + "\n")
-        db.conn.close()
     return 0
 
 
@@ -218,13 +210,10 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def _rules_explain(args: argparse.Namespace) -> int:
-    from bot.app import ConfigSource
+    from bot.app import open_store
     from bot.core.rules import format_explanation
-    from bot.store import open_database
 
-    env = _env()
-    db = open_database(env.db_path)
-    source = ConfigSource(env.config_dir, db)
+    db, source = open_store(_env())
     ruleset = source.ruleset(source.effective())
     row = db.execute("SELECT title, summary FROM items WHERE id = ?", [args.target]).fetchone()
     title, summary = row if row else (args.target, args.summary)

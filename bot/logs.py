@@ -6,11 +6,10 @@ whoever holds one can post), and the values of fields that carry them, at every 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
+from collections.abc import Sequence
 
-SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN")
 # token shapes, in case one arrives by another road (a pasted token, a library's debug line)
 _TOKEN_PATTERNS = re.compile(
     r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|[MN][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,}"
@@ -66,12 +65,13 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(level: str | None = None) -> None:
+def setup_logging(level: str | None = None, secrets: Sequence[str] = ()) -> None:
+    """Log to stderr at `level` (INFO when None), masking each of `secrets` (the Environment's)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets([os.environ.get(name, "") for name in SECRET_VARIABLES]))
+    handler.addFilter(RedactSecrets(list(secrets)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    root.setLevel(level or "INFO")
     for noisy in ("apscheduler", "discord.gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import Bot
+from bot.app import Bot, new_scheduler
 from bot.config import Settings
 from bot.deliver.dispatch import Dispatcher
 from bot.ops.health import run_health_server
@@ -32,9 +32,16 @@ NOTICE_CHECK_SECONDS = 600  # dead feeds and silent rules are judged in hours an
 
 
 class Service:
-    def __init__(self, bot: Bot, listeners: list[Callable[[], Awaitable[None]]] | None = None) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        listeners: list[Callable[[], Awaitable[None]]] | None = None,
+        scheduler: AsyncIOScheduler | None = None,
+    ) -> None:
+        """`scheduler` is the composition root's (bot.app.open_bot); tests may leave it out."""
         self.bot = bot
         self.listeners = listeners or []
+        self._scheduler = scheduler or new_scheduler(bot.config.file_config().settings)
         self._dispatch_lock = asyncio.Lock()
         self._dispatch_wanted = False
         self._dispatch_soon: asyncio.Task[None] | None = None
@@ -123,9 +130,7 @@ class Service:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
 
-        scheduler = AsyncIOScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.tick)}
-        )
+        scheduler = self._scheduler
         now = datetime.now().astimezone()
         scheduler.add_job(
             self.poll,

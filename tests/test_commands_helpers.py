@@ -14,8 +14,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.commands import CommandCore
+from bot.commands.feed_check import make_feed_validator
 from bot.config import BotConfig, load_config
 from bot.core.model import CommandRequest, Item, Reply, RuleMatch
+from bot.poll.fetch import FeedHttpClient
 from bot.store import open_database, transaction
 from bot.store.items import insert_new_items, record_matches
 
@@ -79,8 +81,18 @@ class Harness:
 
     def _core(self) -> CommandCore:
         return CommandCore(
-            db=self.db, config_provider=self.file_config, validate_feed=self.validate_feed, clock=lambda: NOW
+            db=self.db,
+            config_provider=self.file_config,
+            validate_feed=self.validate_feed or self._check_feed,
+            clock=lambda: NOW,
         )
+
+    async def _check_feed(self, url: str) -> str | None:
+        """The bot's own feed check, over a client of the harness's for each check (the bot passes
+        its long-lived one)."""
+        settings = self.file_config().settings
+        async with FeedHttpClient(settings.fetch) as http:
+            return await make_feed_validator(self.file_config, http)(url)
 
     def file_config(self) -> BotConfig:
         return load_config(self.config_dir)

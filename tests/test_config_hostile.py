@@ -527,8 +527,6 @@ def story(n: int) -> dict[str, str]:
 async def test_a_running_bot_keeps_its_last_valid_config_and_says_so_once(
     feed_server, config_dir: ConfigDir, make_bot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.runner import command_core
-
     url = feed_server.serve("/feed.xml", rss([story(1)]))
     config_dir.write(feeds=[{"url": url, "name": "Kept feed"}])
     clock = TestClock(time.time())
@@ -539,7 +537,7 @@ async def test_a_running_bot_keeps_its_last_valid_config_and_says_so_once(
     written = yaml.safe_load(settings_file.read_text())
     del written["fetch"]
     settings_file.write_text(yaml.safe_dump(written) + "digest_after:\nfetch:\n  connect_timeout: []\n")
-    core = command_core(bot, bot.can_deliver)
+    core = bot.commands
     with caplog.at_level(logging.ERROR):
         for _ in range(3):
             feed_server.serve("/feed.xml", rss([story(1), story(2)]))

@@ -25,7 +25,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.core.model import CommandRequest, Reply, ReplyEntry
 from bot.core.platform import CommandHandler
-from bot.deliver.adapters.slack import build_slack_app, run_slack_http, run_slack_socket_mode, slack_web_app
+from bot.deliver.adapters.slack import (
+    build_slack_app,
+    make_slack_client,
+    run_slack_http,
+    run_slack_socket_mode,
+    slack_web_app,
+)
 from bot.errors import CommandError
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackAPI
 
@@ -80,7 +86,7 @@ async def serve_app(fake: FakeSlackAPI, handler: CommandHandler, **options: Any)
     """The app's HTTP-mode web app on 127.0.0.1 while in the block; yields its /slack/events URL."""
     options.setdefault("process_before_response", True)
     app = build_slack_app(
-        token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, handle_command=handler, **options
+        make_slack_client(BOT_TOKEN, fake.api_url), signing_secret=SECRET, handle_command=handler, **options
     )
     runner = web.AppRunner(slack_web_app(app, SECRET))
     await runner.setup()
@@ -290,7 +296,7 @@ async def running(coro: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
 
 def make_app(fake: FakeSlackAPI, core: SmallCore, **options: Any) -> AsyncApp:
     return build_slack_app(
-        token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.api_url, handle_command=core, **options
+        make_slack_client(BOT_TOKEN, fake.api_url), signing_secret=SECRET, handle_command=core, **options
     )
 
 
@@ -323,7 +329,9 @@ async def test_http_mode_serves_signed_commands_on_the_port_until_cancelled(
 async def test_socket_mode_acks_the_envelope_and_answers_via_response_url(
     fake: FakeSlackAPI, core: SmallCore
 ) -> None:
-    app = build_slack_app(token=BOT_TOKEN, signing_secret=None, api_url=fake.api_url, handle_command=core)
+    app = build_slack_app(
+        make_slack_client(BOT_TOKEN, fake.api_url), signing_secret=None, handle_command=core
+    )
     async with running(run_slack_socket_mode(app, APP_TOKEN)):
         ack = await fake.send_envelope(
             {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.deliver.adapters.slack import build_slack_app
+from bot.deliver.adapters.slack import build_slack_app, make_slack_client
 from tests.conftest import ConfigDir
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
 from tests.test_commands_helpers import Harness, add_story
@@ -36,9 +36,8 @@ def harness(config_dir: ConfigDir, tmp_path: Path) -> Harness:
 @pytest.fixture
 async def events_url(fake: FakeSlackAPI, harness: Harness) -> AsyncIterator[str]:
     app = build_slack_app(
-        token=BOT_TOKEN,
+        make_slack_client(BOT_TOKEN, fake.api_url),
         signing_secret=SECRET,
-        api_url=fake.api_url,
         handle_command=harness.core.handle,
         process_before_response=True,
     )

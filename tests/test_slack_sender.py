@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.app import Environment
 from bot.core.model import Alert, Item
 from bot.core.platform import AlertSender
 from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
@@ -241,16 +242,14 @@ async def test_token_never_reaches_the_logs(fake: FakeSlackAPI, caplog: pytest.L
     assert BOT_TOKEN.split("-", 1)[1] not in caplog.text
 
 
-async def test_slack_api_url_from_the_environment_redirects_the_client(
-    fake: FakeSlackAPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SLACK_API_URL", fake.api_url.rstrip("/"))
-    client = make_slack_client(BOT_TOKEN)
+async def test_slack_api_url_from_the_environment_redirects_the_client(fake: FakeSlackAPI) -> None:
+    env = Environment.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake.api_url.rstrip("/")})
+    client = make_slack_client(BOT_TOKEN, env.slack_api_url)
     assert client.base_url == fake.api_url
     await SlackAlertSender(client).send_alert(CHANNEL, make_alert())
     assert len(fake.messages) == 1
 
 
-def test_default_api_url_is_slacks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SLACK_API_URL", raising=False)
-    assert make_slack_client(BOT_TOKEN).base_url == "https://slack.com/api/"
+def test_default_api_url_is_slacks() -> None:
+    env = Environment.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN})
+    assert make_slack_client(BOT_TOKEN, env.slack_api_url).base_url == "https://slack.com/api/"

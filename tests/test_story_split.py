@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import Bot
 from bot.commands import CommandCore
+from bot.commands.feed_check import make_feed_validator
 from bot.commands.help import help_reply
 from bot.core.model import CommandRequest, Item
 from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
@@ -54,7 +55,11 @@ def item_id(bot: Bot, guid: str) -> str:
 
 def core_for(bot: Bot, clock: TestClock) -> CommandCore:
     return CommandCore(
-        db=bot.db, config_provider=bot.config.file_config, clock=clock, reachable=bot.can_deliver
+        db=bot.db,
+        config_provider=bot.config.file_config,
+        validate_feed=make_feed_validator(bot.config.file_config, bot.http),
+        clock=clock,
+        reachable=bot.can_deliver,
     )
 
 

@@ -60,7 +60,7 @@ class CommandCore:
         *,
         db: Database,
         config_provider: Callable[[], BotConfig],
-        validate_feed: FeedValidator | None = None,
+        validate_feed: FeedValidator,
         clock: Callable[[], float] = time.time,
         reachable: Reachable | None = None,
     ) -> None:
@@ -68,11 +68,7 @@ class CommandCore:
         adapter can post to, like the poll cycle; None means every routed channel."""
         self._db = db
         self._config_provider = config_provider  # the FILE config; chat edits are applied here
-        if validate_feed is None:
-            from bot.commands.feed_check import make_feed_validator  # imports the HTTP stack lazily
-
-            validate_feed = make_feed_validator(config_provider)
-        self._validate_feed = validate_feed
+        self._validate_feed = validate_feed  # the composition root's: through the bot's HTTP client
         self._clock = clock
         self._reachable: Reachable = reachable or _every_channel
 

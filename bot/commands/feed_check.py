@@ -3,8 +3,8 @@
 Fetches the URL once with the pipeline's fetcher and parses the body with the pipeline's parser;
 returns None for a usable feed or a reason for the admin. The fetch goes through the feed HTTP
 client, whose address guard checks every connection, redirects included, so a public URL cannot
-lead the bot to a private or metadata address. CommandCore takes any function of this shape, so
-tests can substitute one.
+lead the bot to a private or metadata address. CommandCore takes any function of this shape (the
+composition root builds this one over the bot's client), so tests can substitute one.
 """
 
 from __future__ import annotations
@@ -20,22 +20,14 @@ from bot.poll.feed_parse import parse_feed_bytes
 from bot.poll.fetch import FeedHttpClient, fetch_feed
 
 
-def make_feed_validator(
-    config_provider: Callable[[], BotConfig], http: FeedHttpClient | None = None
-) -> FeedValidator:
-    """A validator that reads the fetch settings and the operator's allowance at each call.
-
-    `http` is the bot's feed client (the composition root passes it); without one, each check opens
-    and closes a client of its own, guarded the same way.
-    """
+def make_feed_validator(config_provider: Callable[[], BotConfig], http: FeedHttpClient) -> FeedValidator:
+    """A validator over the bot's feed client that reads the fetch settings and the operator's
+    allowance at each call."""
 
     async def validate(url: str) -> str | None:
         settings = config_provider().settings
         allow_private = may_reach_private(settings)  # a URL from chat has no per-feed allowance
-        if http is not None:
-            return await validate_feed(url, http, settings.fetch, allow_private=allow_private)
-        async with FeedHttpClient(settings.fetch) as own:
-            return await validate_feed(url, own, settings.fetch, allow_private=allow_private)
+        return await validate_feed(url, http, settings.fetch, allow_private=allow_private)
 
     return validate
 

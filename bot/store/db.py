@@ -7,6 +7,7 @@ A database newer than this code is refused rather than guessed at.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -322,3 +323,12 @@ def transaction(db: Database) -> Iterator[Database]:
     except sqlite3.OperationalError as error:
         conn.execute("ROLLBACK")
         raise StoreError(f"could not commit: {error}") from error
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of the database at `source` (SQLite's online backup: safe while the bot writes)."""
+    with (
+        contextlib.closing(sqlite3.connect(str(source))) as src,
+        contextlib.closing(sqlite3.connect(str(target))) as dst,
+    ):
+        src.backup(dst)

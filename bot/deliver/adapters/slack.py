@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -77,12 +76,12 @@ DEFAULT_RETRY_AFTER = 1.0  # a 429 without a usable Retry-After
 
 
 def make_slack_client(token: str, api_url: str | None = None) -> AsyncWebClient:
-    """An async Web API client for `api_url` (else $SLACK_API_URL, else Slack's own).
+    """An async Web API client for `api_url` (the Environment's SLACK_API_URL), else Slack's own.
 
     slack-sdk's own retry handlers are switched off: SlackAlertSender decides about retries,
     and the SDK's 429 handler crashes on a fractional Retry-After.
     """
-    base_url = api_url or os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
+    base_url = api_url or DEFAULT_API_URL
     if not base_url.endswith("/"):
         base_url += "/"
     return AsyncWebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
@@ -402,10 +401,9 @@ async def _answer(handle_command: CommandHandler, request: CommandRequest) -> Re
 
 
 def build_slack_app(
+    client: AsyncWebClient,
     *,
-    token: str,
     signing_secret: str | None,
-    api_url: str | None,
     handle_command: CommandHandler,
     command_name: str = "/news",
     process_before_response: bool = False,
@@ -416,7 +414,7 @@ def build_slack_app(
     (Socket Mode requests are not signed and Bolt does not check them).
     """
     app = AsyncApp(
-        client=make_slack_client(token, api_url),
+        client=client,
         signing_secret=signing_secret or "",
         process_before_response=process_before_response,
     )
