@@ -1,4 +1,5 @@
-"""Shared fixtures: a local feed server, a config directory writer, and a bot wired to both."""
+"""Shared fixtures: a local feed server, a fake Slack API, a config directory writer, and a bot wired to
+the feed server and the config."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from bot.app import Bot, Environment, build_bot
 from bot.deliver.adapters.console import ConsoleAlertSender
 from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_api import FakeSlackAPI
 
 DEFAULT_RULES = [
     {"name": "prometheus", "query": '"Project Prometheus" OR (Prometheus AND (Bezos OR Bajaj))'},
@@ -25,6 +27,14 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     server = await FeedServer().start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlackAPI]:
+    """The fake Slack Web API on 127.0.0.1 that the real slack-sdk and slack-bolt clients talk to."""
+    server = await FakeSlackAPI().start()
+    yield server
+    await server.close()
 
 
 class ConfigDir:

@@ -1,6 +1,6 @@
 """Scoring a grouping against labelled events: pairwise precision and recall, and hidden events.
 
-Used by tests/test_grouping_events.py and by hand (`python -m tests.grouping_metrics FILE`).
+Used by tests/poll/test_grouping_events.py and by hand (`python -m tests.grouping_metrics FILE`).
 """
 
 from __future__ import annotations

@@ -12,8 +12,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
+
 from bot.ops.metrics import Snapshot, render_metrics_from_file
 from tests.fakes.feed_server import rss
+
+pytestmark = pytest.mark.slow  # every test here runs `python -m bot` in a subprocess
 
 
 def bot_env(config_dir, db: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -14,9 +14,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
+
 from tests.fakes.discord_api import CHANNEL, FakeDiscord
 from tests.fakes.feed_server import rss
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+
+pytestmark = pytest.mark.slow  # every test here runs `python -m bot` in a subprocess
 
 HOOK_ID, HOOK_TOKEN = 223344556677889900, "hook-token-abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -91,8 +95,8 @@ async def test_service_posts_each_alert_once_to_slack_discord_and_a_webhook(
 async def test_service_in_slack_http_mode_answers_signed_slash_commands_from_the_core(
     feed_server, config_dir, tmp_path
 ):
+    from tests.deliver.test_slack_app import command_body, post_signed
     from tests.fakes.slack_api import FakeSlackAPI as Slack
-    from tests.test_slack_app import command_body, post_signed
 
     slack = await Slack().start()
     config_dir.write(feeds=[{"url": feed_server.serve("/feed.xml", rss([]))}])

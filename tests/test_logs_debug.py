@@ -13,10 +13,10 @@ import pytest
 
 from bot.deliver.adapters.discord import DiscordAlertSender, set_discord_api_url
 from bot.logs import setup_logging
+from tests.deliver.test_discord_alerts import make_alert
+from tests.deliver.test_slack_app import SmallCore, command_body, post_signed, serve_app
 from tests.fakes.discord_api import FakeDiscord, make_interaction
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.test_discord_alerts import make_alert
-from tests.test_slack_app import SmallCore, command_body, post_signed, serve_app
 
 HOOK_ID, HOOK_TOKEN = 987654321098765432, "hook-secret-token-abcdefghijklmnop"
 RESPONSE_SECRET = "responseUrlSecret0123456789"

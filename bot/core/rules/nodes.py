@@ -12,7 +12,7 @@ down by one subset test and an OR evaluates only the children filed under words 
 (wildcards under their first letters); nested ORs and ANDs are flattened into one; and results
 are kept per item under a key that reads the same for the same expression in any rule, so a word
 list that several rules share is looked for once. None of this changes a verdict or the reported
-terms (tests/test_rules_prefilter.py); `explain` still evaluates every sub-expression as written.
+terms (tests/core/test_rules_prefilter.py); `explain` still evaluates every sub-expression as written.
 """
 
 from __future__ import annotations

@@ -1,0 +1,64 @@
+"""The held-out checks of the shipped rules, on items written by authors who never saw the rules
+and never used to tune them (only their aggregate figures are printed, never the misses):
+
+- heldout_items.jsonl: 490 items (225 about the story, 265 hard negatives: passing mentions, other
+  things called Prometheus, other Bezos news, other funds and industrial AI, in nine languages).
+  The first 40 (h1-h20, n1-n20) predate the rest and carry no `kind`.
+- heldout_items_2.jsonl: 245 items (122 relevant, 123 hard negatives, 56 relevant in the eight
+  other languages), written later by another author, committed before the rule changes measured
+  against it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.core.test_rules_precision import load_default_rules
+from tests.paths import DATA
+
+HELD_OUT = DATA / "heldout_items.jsonl"
+HELD_OUT_2 = DATA / "heldout_items_2.jsonl"
+MIN_PRECISION = 0.97
+# The issue's target is recall >= 0.95; the rewritten rules measure 0.933 here (precision 1.000), so
+# the target is NOT met: this floor only keeps the figure from sliding back. Before: P 0.660, R 0.707.
+MIN_RECALL = 0.92
+
+
+def test_held_out_set_is_large_and_covers_the_kinds() -> None:
+    items = [json.loads(line) for line in HELD_OUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kinds = {item.get("kind") for item in items}
+    assert len(items) >= 450 and len({item["id"] for item in items}) == len(items)
+    assert {"relevant-foreign", "relevant-fund-no-word-fund", "passing-mention", "other-prometheus"} <= kinds
+    second = [
+        json.loads(line) for line in HELD_OUT_2.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    assert len(second) >= 240 and len(
+        {item["id"] for item in second} | {item["id"] for item in items}
+    ) == len(items) + len(second)
+    assert sum(item["kind"] == "relevant-foreign" for item in second) >= 50
+
+
+@pytest.mark.parametrize(
+    ("path", "min_recall"),
+    # The second set measured recall 0.975 before any rule change made after it was written.
+    [(HELD_OUT, MIN_RECALL), (HELD_OUT_2, 0.95)],
+    ids=["heldout-1", "heldout-2"],
+)
+def test_default_rules_hold_their_precision_and_recall_on_items_they_were_not_tuned_on(
+    path: Path, min_recall: float
+) -> None:
+    ruleset = load_default_rules()
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    verdicts = [(item, bool(ruleset.match(item["title"], item["summary"]))) for item in items]
+    true_positives = sum(1 for item, matched in verdicts if matched and item["relevant"])
+    false_positives = sum(1 for item, matched in verdicts if matched and not item["relevant"])
+    missed = sum(1 for item, matched in verdicts if not matched and item["relevant"])
+    precision = true_positives / (true_positives + false_positives)
+    recall = true_positives / (true_positives + missed)
+    print(f"{path.name}: precision {precision:.3f}, recall {recall:.3f} on {len(items)} items")
+    # Only the figures are reported: the misses are not listed, so nobody tunes a rule to them.
+    assert precision >= MIN_PRECISION and recall >= min_recall, (
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )

@@ -1,0 +1,38 @@
+"""slack_manifest.yaml and README.md agree with the code."""
+
+from __future__ import annotations
+
+import inspect
+
+import yaml
+
+from bot.deliver.adapters.slack import EVENTS_PATH, build_slack_app
+from tests.paths import ROOT
+
+
+def load_manifest() -> dict:  # type: ignore[type-arg]
+    data = yaml.safe_load((ROOT / "slack_manifest.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_manifest_declares_the_default_slash_command() -> None:
+    default = inspect.signature(build_slack_app).parameters["command_name"].default
+    commands = [c["command"] for c in load_manifest()["features"]["slash_commands"]]
+    assert commands == [default]
+
+
+def test_manifest_requests_the_scopes_the_adapter_uses() -> None:
+    scopes = set(load_manifest()["oauth_config"]["scopes"]["bot"])
+    assert {"chat:write", "commands", "channels:history"} <= scopes
+
+
+def test_manifest_enables_socket_mode_by_default() -> None:
+    assert load_manifest()["settings"]["socket_mode_enabled"] is True
+
+
+def test_readme_documents_every_slack_environment_variable_and_the_events_path() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "PORT"):
+        assert name in readme
+    assert EVENTS_PATH in readme
