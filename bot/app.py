@@ -24,13 +24,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlite_utils import Database
 
 from bot.commands import CommandCore
-from bot.commands.feed_check import make_feed_validator
 from bot.config import BotConfig, Settings, load_config
 from bot.core.platform import AlertSender
 from bot.core.routing import Reachable
 from bot.core.rules import RuleSet, RuleSpec
 from bot.deliver.adapters.console import ConsoleAlertSender
 from bot.errors import ConfigError
+from bot.poll.feed_check import make_feed_validator
 from bot.poll.fetch import FeedHttpClient
 from bot.poll.parse_pool import ParsePool
 from bot.poll.pipeline import Pipeline

@@ -16,9 +16,9 @@ error Reply: `handle` never raises for bad input.
     opml.py         feed lists to and from OPML (pure)
     feed_check.py   the default "fetch once and parse" feed validator
 
-May import bot.core, bot.config, bot.store, bot.errors and bot.logs, and bot.poll and bot.net for
-feed_check.py alone (a feed is checked with the poll cycle's own fetcher and parser); never
-delivery or operations: adapters call in through `CommandCore.handle`.
+May import bot.core, bot.config, bot.store, bot.net (the address guard), bot.errors and bot.logs;
+never polling, delivery or operations: adapters call in through `CommandCore.handle`, and the feed
+check behind `feeds add` (bot.poll.feed_check) is passed in by the composition root.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.commands import CommandCore
-from bot.commands.feed_check import make_feed_validator
 from bot.config import BotConfig, load_config
 from bot.core.model import CommandRequest, Item, Reply, RuleMatch
+from bot.poll.feed_check import make_feed_validator
 from bot.poll.fetch import FeedHttpClient
 from bot.store import open_database, transaction
 from bot.store.items import insert_new_items, record_matches

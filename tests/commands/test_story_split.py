@@ -12,11 +12,11 @@ import pytest
 
 from bot.app import Bot
 from bot.commands import CommandCore
-from bot.commands.feed_check import make_feed_validator
 from bot.commands.help import help_reply
 from bot.core.model import CommandRequest, Item
 from bot.deliver.adapters.slack import SlackAlertSender, make_slack_client
 from bot.deliver.dispatch import Dispatcher
+from bot.poll.feed_check import make_feed_validator
 from bot.store.audit import recent_audit
 from bot.store.stories import find_story
 from tests.commands.helpers import reply_text

@@ -19,11 +19,11 @@ from aiohttp.abc import ResolveResult
 
 from bot.app import Bot
 from bot.cli import main as cli_main
-from bot.commands.feed_check import make_feed_validator
 from bot.config import FetchSettings, load_config
 from bot.errors import AddressRefused
 from bot.net import url_safety
 from bot.net.url_safety import GuardedResolver, Lookup, check_feed_url
+from bot.poll.feed_check import make_feed_validator
 from bot.poll.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.store.feeds import feed_health
 from tests.conftest import ConfigDir

@@ -3,24 +3,25 @@
 Fetches the URL once with the pipeline's fetcher and parses the body with the pipeline's parser;
 returns None for a usable feed or a reason for the admin. The fetch goes through the feed HTTP
 client, whose address guard checks every connection, redirects included, so a public URL cannot
-lead the bot to a private or metadata address. CommandCore takes any function of this shape (the
+lead the bot to a private or metadata address. CommandCore takes any function of this shape (commands.context.FeedValidator) (the
 composition root builds this one over the bot's client), so tests can substitute one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from bot.commands.context import FeedValidator
 from bot.config import BotConfig, FetchSettings
 from bot.net.url_safety import may_reach_private
 from bot.poll.feed_parse import parse_feed_bytes
 from bot.poll.fetch import FeedHttpClient, fetch_feed
 
 
-def make_feed_validator(config_provider: Callable[[], BotConfig], http: FeedHttpClient) -> FeedValidator:
+def make_feed_validator(
+    config_provider: Callable[[], BotConfig], http: FeedHttpClient
+) -> Callable[[str], Awaitable[str | None]]:
     """A validator over the bot's feed client that reads the fetch settings and the operator's
     allowance at each call."""
 
