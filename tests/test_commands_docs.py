@@ -1,4 +1,4 @@
-"""The command reference in README.md stays complete."""
+"""The command reference in docs/commands.md stays complete."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.commands.help import USAGES
 
-DOC = Path(__file__).resolve().parent.parent / "README.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
 
 
 def test_every_subcommand_is_documented() -> None:
