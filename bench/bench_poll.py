@@ -1,4 +1,4 @@
-"""Benchmark one poll cycle over a farm of local feeds (run by hand; results go in the README).
+"""Benchmark one poll cycle over a farm of local feeds (run by hand; results go in docs/benchmarks.md).
 
     python bench/bench_poll.py [--feeds 500] [--items 50]
 

@@ -1,7 +1,7 @@
 """The command reference: every subcommand's usage, an example and a one-line description.
 
 Pure data plus two renderers (the full help and one subcommand's usage); the same text serves
-`/news help`, error replies ("usage: ...") and README.md.
+`/news help`, error replies ("usage: ...") and docs/commands.md (kept complete by a test).
 """
 
 from __future__ import annotations

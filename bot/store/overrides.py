@@ -1,6 +1,6 @@
 """Chat edits as an overlay on the file config: stored in `config_edits`, applied at every load.
 
-How file and chat edits combine (see README.md, "Slash commands"):
+How file and chat edits combine (see docs/commands.md, "How file and chat edits combine"):
 - The YAML files are the base. A chat edit stores the whole new entry (or a tombstone for a
   removal) keyed by feed URL, rule name or fact id, plus the file's entry as it was at that moment.
 - `apply_overrides` lays the newest chat edit for each key over the file entries on every poll

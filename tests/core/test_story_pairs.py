@@ -3,7 +3,7 @@
 Each pair is two outlets' headline + summary: either the same event in different words, or a
 different story that shares much of the vocabulary (same company other event, same kind of event
 other company, a follow-up hours or days later). The "dev" pairs were written before the method
-was tuned, the "heldout" pairs after its parameters were fixed (see README.md, "One alert per story").
+was tuned, the "heldout" pairs after its parameters were fixed (see docs/grouping.md, "Measured").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""slack_manifest.yaml and README.md agree with the code."""
+"""slack_manifest.yaml and docs/slack.md agree with the code."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def test_manifest_enables_socket_mode_by_default() -> None:
     assert load_manifest()["settings"]["socket_mode_enabled"] is True
 
 
-def test_readme_documents_every_slack_environment_variable_and_the_events_path() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_slack_page_documents_every_slack_environment_variable_and_the_events_path() -> None:
+    readme = (ROOT / "docs" / "slack.md").read_text(encoding="utf-8")
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "PORT"):
         assert name in readme
     assert EVENTS_PATH in readme

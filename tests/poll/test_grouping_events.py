@@ -3,7 +3,7 @@ own grouping on a throw-away database).
 
 tests/data/grouping_dev.jsonl was written to develop the method; tests/data/grouping_heldout.jsonl was
 written by another author who saw neither the method nor the development set, and is only measured.
-Targets (README, "One alert per story"): pairwise precision >= 0.99 and no hidden event (an event all
+Targets (docs/grouping.md, "Measured"): pairwise precision >= 0.99 and no hidden event (an event all
 of whose reports were filed under another event's alert) are met and enforced. The recall target of
 0.85 is NOT met (dev 0.53, held-out 0.60, mostly reports in other languages and paraphrases that
 share no names): the floors below only keep it from sliding back.

@@ -9,7 +9,7 @@
     ruleset.py   RuleSpec, RuleSet.compile/match/explain, compile_query
     jsonl.py     the `match` command's JSON-lines core
 
-The language is described in README.md ("Keyword rules"). Nothing here does I/O.
+The language is described in docs/rules.md ("The rule language"). Nothing here does I/O.
 """
 
 from bot.core.rules.explain import ExplainNode, RuleExplanation, format_explanation

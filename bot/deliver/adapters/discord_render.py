@@ -20,7 +20,7 @@ from bot.core.model import Alert, Reply, ReplyEntry, ReportedCopy
 from bot.core.render.copies import outlet_of
 from bot.core.render.text import fit, highlight, terms_pattern, truncate
 
-# Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+# Discord's limits on messages and embeds: docs/discord.md ("Discord's limits").
 CONTENT_MAX = 2000
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
