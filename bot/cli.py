@@ -147,6 +147,7 @@ def _private_allowances(config: BotConfig) -> list[str]:
 
 def _status(args: argparse.Namespace) -> int:
     from bot.app import open_store
+    from bot.store.cycles import last_cycle
     from bot.store.feeds import feed_health
     from bot.store.outbox import channel_problems, queue_depth
 
@@ -165,6 +166,9 @@ def _status(args: argparse.Namespace) -> int:
         )
     failing = sum(1 for row in rows if row["error_count"] or row["disabled_reason"])
     print(f"\n{len(rows)} feeds, {failing} failing; {queue_depth(db)} alerts queued")
+    cycle = last_cycle(db)
+    if cycle is not None:
+        print(f"last poll cycle ({_when(cycle.finished_at)}): {cycle.summary()}")
     for problem in channel_problems(db, now=now):
         print(
             f"delivery problem: {problem.platform} {problem.channel}: {problem.failed} failed,"
