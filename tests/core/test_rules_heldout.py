@@ -21,9 +21,10 @@ from tests.paths import DATA
 HELD_OUT = DATA / "heldout_items.jsonl"
 HELD_OUT_2 = DATA / "heldout_items_2.jsonl"
 MIN_PRECISION = 0.97
-# The target is recall >= 0.95; the rewritten rules measure 0.933 here (precision 1.000), so
-# the target is NOT met: this floor only keeps the figure from sliding back. Before: P 0.660, R 0.707.
-MIN_RECALL = 0.92
+# The target is recall >= 0.95; the rules measure 0.947 on the first set (precision 1.000),
+# so the target is NOT met there: this floor only keeps the figure from sliding back. Before the
+# nine-language rewrite: P 0.660, R 0.707; after it: P 1.000, R 0.933.
+MIN_RECALL = 0.94
 
 
 def test_held_out_set_is_large_and_covers_the_kinds() -> None:

@@ -1,10 +1,13 @@
-"""The shipped rules (config/rules.yaml) against the labelled development set: precision >= 0.97 and
-recall >= 0.95. Run with -s for the report of misses and false alarms. (The held-out set is checked
-separately, by tests/core/test_rules_heldout.py.)"""
+"""The shipped rules (config/rules.yaml) against the two labelled development sets: precision >= 0.97
+and recall >= 0.95 on each. labelled_items.jsonl is the set the rules were first written beside;
+labelled_items_more.jsonl (223 items, about half relevant) was written before its author read the
+rules, and only then used to improve them. Run with -s for the report of misses and false alarms.
+(The held-out set is checked separately, by tests/core/test_rules_heldout.py.)"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from bot.core.rules import RuleSet, RuleSpec
 from tests.paths import DATA, ROOT
 
 LABELLED = DATA / "labelled_items.jsonl"
+LABELLED_MORE = DATA / "labelled_items_more.jsonl"
 RULES = ROOT / "config" / "rules.yaml"
 PRECISION = 0.97
 RECALL = 0.95
@@ -34,8 +38,8 @@ def load_default_rules() -> RuleSet:
     return RuleSet.compile(specs)
 
 
-def load_labelled() -> list[dict[str, Any]]:
-    with LABELLED.open(encoding="utf-8") as lines:
+def load_labelled(path: Path = LABELLED) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -48,10 +52,20 @@ def test_labelled_set_is_large_and_about_a_third_relevant() -> None:
     assert all(item["kind"].startswith("relevant") == item["relevant"] for item in items)
 
 
-def test_default_rules_reach_precision_and_recall_of_95_percent() -> None:
+def test_second_development_set_is_large_and_about_half_relevant() -> None:
+    items = load_labelled(LABELLED_MORE)
+    relevant = sum(item["relevant"] for item in items)
+    assert len(items) >= 200
+    assert 0.4 <= relevant / len(items) <= 0.6
+    assert len({item["id"] for item in items}) == len(items)
+    assert all(item["kind"].startswith("relevant") == item["relevant"] for item in items)
+
+
+@pytest.mark.parametrize("path", [LABELLED, LABELLED_MORE], ids=lambda path: path.name)
+def test_default_rules_reach_precision_and_recall_of_95_percent(path: Path) -> None:
     ruleset = load_default_rules()
     misses, false_alarms, hits = [], [], 0
-    for item in load_labelled():
+    for item in load_labelled(path):
         matched = ruleset.match(item["title"], item["summary"])
         if matched and item["relevant"]:
             hits += 1
