@@ -237,6 +237,11 @@ def _v7_poll_cycles(db: Database) -> None:
     )
 
 
+def _v8_story_postings(db: Database) -> None:
+    """Each event token's stories by recency, so a lookup reads only a token's newest stories."""
+    db.execute("CREATE INDEX story_bands_band_seen_at ON story_bands (band, seen_at)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
@@ -245,6 +250,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v5_event_index,
     _v6_split_stories,
     _v7_poll_cycles,
+    _v8_story_postings,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,7 +17,7 @@ grouping: `split_from_story` makes a report a story of its own (`story split`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,6 +32,9 @@ STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new cop
 MAX_CANDIDATES = 20  # stories verified per item (most shared tokens first): bounds the cost per item
 MAX_MEMBERS_PER_STORY = 4  # copies compared per candidate story: its first and its newest; a hot story
 # with hundreds of copies must not make every further lookup slower
+# A token's newest stories looked at: one shared by more stories of the last 48 h than this says
+# little about which event a report tells, and the cap keeps the lookup flat as the store grows.
+MAX_POSTINGS = 100
 COMMON_SHARE = 0.12  # an event token in more than this share of indexed items is no evidence
 MIN_ITEMS_FOR_COMMON = 40  # ... once there are enough items to tell
 
@@ -92,16 +95,7 @@ def compare_with_stories(
     keys = tuple(k for k in keys if k not in common)
     if not keys:
         return []
-    marks = ",".join("?" * len(keys))
-    stories = [
-        row[0]
-        for row in db.execute(
-            "SELECT story_id FROM story_bands"
-            f" WHERE band IN ({marks}) AND seen_at >= ? AND story_id != ?"
-            " GROUP BY story_id ORDER BY count(*) DESC, max(seen_at) DESC LIMIT ?",
-            [*keys, now - STORY_WINDOW, item.id, MAX_CANDIDATES],
-        )
-    ]
+    stories = candidate_stories(db, keys, since=now - STORY_WINDOW, exclude=item.id)
     if not stories:
         return []
     marks = ",".join("?" * len(stories))
@@ -117,6 +111,26 @@ def compare_with_stories(
     return [
         Candidate(story_id, item_id, judge(features, other, common)) for story_id, item_id, other in others
     ]
+
+
+def candidate_stories(db: Database, keys: Sequence[str], *, since: float, exclude: str) -> list[str]:
+    """Up to MAX_CANDIDATES recent stories that share event tokens with `keys`, those sharing the most
+    first. Each token contributes only its MAX_POSTINGS newest stories (an index range scan), so the
+    cost per item does not grow with the number of stored stories."""
+    one_token = (
+        "SELECT * FROM (SELECT story_id, seen_at FROM story_bands"
+        " WHERE band = ? AND seen_at >= ? AND story_id != ? ORDER BY seen_at DESC LIMIT ?)"
+    )
+    stories: list[str] = []
+    for start in range(0, len(keys), 200):  # SQLite's bound-parameter limit, four per token
+        chunk = keys[start : start + 200]
+        rows = db.execute(
+            f"SELECT story_id FROM ({' UNION ALL '.join([one_token] * len(chunk))})"
+            " GROUP BY story_id ORDER BY count(*) DESC, max(seen_at) DESC LIMIT ?",
+            [value for key in chunk for value in (key, since, exclude, MAX_POSTINGS)] + [MAX_CANDIDATES],
+        )
+        stories += [row[0] for row in rows if row[0] not in stories]
+    return stories[:MAX_CANDIDATES]
 
 
 def common_terms(db: Database, tokens: Iterable[str]) -> set[str]:
