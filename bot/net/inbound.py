@@ -4,6 +4,7 @@ and never a traceback in the log.
 
 - a body over `max_body` bytes: 413 (aiohttp's own cap, checked while the body is read);
 - a wrong method: 405, an unknown path: 404 (aiohttp's router);
+- an Expect header other than 100-continue: 417, whatever bytes it holds (`_expect_continue`);
 - a request aiohttp cannot parse (a bad request line, CR/LF or NUL in a header, a second
   Content-Length, a header too long): 400 from aiohttp itself, which logs a traceback at ERROR for
   it; `_ParseErrorsOnOneLine` makes that one INFO line, as it is the client's fault;
@@ -21,7 +22,8 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web, web_urldispatcher
+from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,24 @@ def _quiet_parse_errors() -> None:
         server_log.addFilter(_ParseErrorsOnOneLine())
 
 
+async def _expect_continue(request: web.Request) -> None:
+    """`Expect: 100-continue` is answered as aiohttp does; any other Expect is a plain 417.
+
+    aiohttp's own handler echoes the header into its 417 and fails on a value that is not UTF-8
+    (a 500 with a traceback). It runs before routing and middlewares, and every route, the router's
+    per-request 404 and 405 routes included, takes the module's default when created, so the
+    default is replaced rather than set route by route."""
+    if request.version == HttpVersion11:
+        if request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the body's answer starts now, as in aiohttp's handler
+        else:
+            raise web.HTTPExpectationFailed(text="unknown Expect header")
+
+
 def inbound_app(*, max_body: int) -> web.Application:
     """An aiohttp application for requests from the network: bodies capped at `max_body` bytes,
-    malformed input answered 400, aiohttp's parse errors logged on one line."""
+    malformed input answered 400, aiohttp's parse errors logged on one line, an odd Expect 417."""
     _quiet_parse_errors()
+    web_urldispatcher._default_expect_handler = _expect_continue
     return web.Application(client_max_size=max_body, middlewares=[refuse_malformed])

@@ -518,3 +518,19 @@ async def test_fuzzed_raw_requests_never_get_a_5xx_or_a_traceback(
         assert status_line == "" or status_of(status_line) < 500, status_line
     assert_no_trouble(caplog.records)
     caplog.clear()
+
+
+@pytest.mark.parametrize("value", [b"\x80", b"100-continue\xff", b"bogus"])
+async def test_an_odd_expect_header_is_a_417_not_a_500(slack, health, log_is_clean, value):
+    # found by the raw fuzzer: aiohttp echoed the header into its 417 and failed on non-UTF-8 bytes
+    for base, path in ((slack, EVENTS_PATH), (health, "/healthz"), (health, "/nowhere"), (slack, "/healthz")):
+        request = b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        request += b"Expect: " + value + b"\r\nContent-Length: 2\r\n\r\n{}"
+        status_line, _ = await raw_request(base, request)
+        assert status_of(status_line) == 417, (base, path, value, status_line)
+
+
+async def test_expect_100_continue_still_gets_its_interim_answer(health, log_is_clean):
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n"
+    status_line, _ = await raw_request(health, request)
+    assert status_line == "HTTP/1.1 100 Continue"
