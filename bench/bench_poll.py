@@ -2,9 +2,10 @@
 
     python bench/bench_poll.py [--feeds 500] [--items 50]
 
-Reports, for the first run (everything new) and the second (all 304): wall time, CPU time of the
-bot process and of its parser workers, peak RSS of each, the event loop's worst stall; and the time
-feedparser alone takes to parse the same bytes serially, so the pipeline's overhead shows as a ratio.
+Reports, for the first run (everything new), the second (all 304) and the third (every feed
+changed by 5 new items on top, `--added`): wall time, CPU time of the bot process and of its parser
+workers, peak RSS of each, the event loop's worst stall; and the time feedparser alone takes to parse
+the first run's bytes serially, so the pipeline's overhead shows as a ratio.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
 import feedparser
 import yaml
 
@@ -90,28 +92,52 @@ class CommandProbe:
 
 
 def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds of this process and of its live children (the parser workers and the farm's
+    process are both children: the farm is excluded by pid)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, sum(stat_cpu(pid) for pid in worker_pids())
+
+
+FARM_PID: list[int] = []
+
+
+def worker_pids() -> list[int]:
+    pids = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) in FARM_PID:
+            continue
+        try:
+            stat = (pid_dir / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():  # field 4: the parent's pid
+            pids.append(int(pid_dir.name))
+    return pids
+
+
+def stat_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def worker_rss_mb() -> float:
-    """Current RSS of this process's children (parser workers), summed, from /proc."""
+    """Peak RSS of this process's parser workers, summed, from /proc."""
     total = 0
-    for pid_dir in Path("/proc").iterdir():
-        if not pid_dir.name.isdigit():
-            continue
+    for pid in worker_pids():
         try:
-            status = (pid_dir / "status").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(os.getpid()) and "VmHWM" in fields:
+        if "VmHWM" in fields:
             total += int(fields["VmHWM"].split()[0])
     return total / 1024
 
 
-async def run(feeds: int, items: int) -> None:
+async def run(feeds: int, items: int, added: int) -> None:
     port = free_port()
     farm = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("feed_farm.py")), str(feeds), str(items), str(port)],
@@ -119,6 +145,7 @@ async def run(feeds: int, items: int) -> None:
     )
     assert farm.stdout is not None
     farm.stdout.readline()
+    FARM_PID.append(farm.pid)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             config_dir = Path(scratch) / "config"
@@ -149,7 +176,14 @@ async def run(feeds: int, items: int) -> None:
             print(f"parser workers started in {time.perf_counter() - started:.2f}s (once per process)")
             clock = [time.time()]
             bot.clock = lambda: clock[0]
-            for label in ("first run (all new)", "second run (all 304)"):
+            for label in (
+                "first run (all new)",
+                "second run (all 304)",
+                f"third run (+{added} items per feed)",
+            ):
+                if label.startswith("third"):
+                    async with aiohttp.ClientSession() as session:
+                        await session.post(f"http://127.0.0.1:{port}/grow?by={added}")
                 cpu_before = cpu_seconds()
                 started = time.perf_counter()
                 with StallMeter() as meter, CommandProbe(bot) as probe:
@@ -158,7 +192,7 @@ async def run(feeds: int, items: int) -> None:
                 cpu_after = cpu_seconds()
                 print(
                     f"{label}: wall {wall:.2f}s, cpu main {cpu_after[0] - cpu_before[0]:.2f}s"
-                    f" + workers {cpu_after[1] - cpu_before[1]:.2f}s (finished workers only),"
+                    f" + workers {cpu_after[1] - cpu_before[1]:.2f}s,"
                     f" worst loop stall {meter.worst * 1000:.0f} ms, slowest of {probe.answered}"
                     f" `latest 5` commands answered during it {probe.worst * 1000:.0f} ms;"
                     f" {report.fetched} fetched, {report.not_modified} unchanged, {report.new_items} new items,"
@@ -188,8 +222,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--added", type=int, default=5, help="new items per feed in the third run")
     args = parser.parse_args()
-    asyncio.run(run(args.feeds, args.items))
+    asyncio.run(run(args.feeds, args.items, args.added))
 
 
 if __name__ == "__main__":
