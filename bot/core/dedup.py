@@ -30,6 +30,8 @@ def item_id(guid: str | None, link_key: str | None, title: str, published: str |
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free, single-spaced text."""
+    if text.isascii():  # no accents to remove: skip the per-character pass (most feed text)
+        return " ".join(_NON_WORD.sub(" ", text.casefold().replace("'", "")).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(_NON_WORD.sub(" ", without_marks.replace("'", "").replace("’", "")).split())

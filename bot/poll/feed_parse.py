@@ -61,11 +61,18 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str | None, now: da
     """Parse `body` (already fetched) into normalised items; never raises for bad input."""
     if not body.strip():
         return ParsedFeed(error_kind="empty", error="the response body is empty")
+    # Summaries and titles become plain text (bot.core.normalise), so feedparser's sanitising and its
+    # rewriting of links inside their HTML would be thrown away; worse, that rewriting re-serialises
+    # the markup and mangled text that is not HTML (`<https://x|y>` became `<https:>`). The item's
+    # own link and guid are still resolved against xml:base and the feed's URL: feedparser resolves
+    # those whatever `resolve_relative_uris` says (it only governs links inside embedded HTML).
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
     try:
-        parsed = feedparser.parse(defuse_entities(body), response_headers=headers, sanitize_html=False)
+        parsed = feedparser.parse(
+            defuse_entities(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as error:  # feedparser can raise on pathological input; it must not stop the cycle
         return ParsedFeed(error_kind="parse", error=f"feedparser failed: {type(error).__name__}: {error}")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bot.core.dedup import item_id, story_key, strip_outlet_suffix
+from bot.core.dedup import _NON_WORD, fold, item_id, story_key, strip_outlet_suffix
 from bot.core.links import canonical_link, display_link, unwrap_redirect
 
 
@@ -83,3 +86,14 @@ def test_item_id_prefers_guid_then_link_then_headline_and_date():
     assert item_id("g1", "https://a/b", "t", None) == item_id("g1", "https://other", "x", "2026")
     assert item_id(None, "https://a/b", "t", None) == item_id("", "https://a/b", "other title", None)
     assert item_id(None, None, "Title", "2026-11-25") != item_id(None, None, "Title", "2026-11-26")
+
+
+def _fold_every_character(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(_NON_WORD.sub(" ", without_marks.replace("'", "").replace("\u2019", "")).split())
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)) | st.text())
+def test_folding_ascii_text_takes_a_shortcut_with_the_same_result(text):
+    assert fold(text) == _fold_every_character(text)

@@ -6,11 +6,14 @@ import subprocess
 import sys
 import textwrap
 from datetime import UTC, datetime
+from unittest import mock
 
+import feedparser
 import pytest
 
 from bot.poll.feed_parse import MAX_ENTRIES, defuse_entities, parse_feed_bytes
 from tests.fakes.feed_server import rss
+from tests.paths import DATA
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -165,3 +168,65 @@ def test_one_large_entity_referenced_thousands_of_times_stays_small(tmp_path):
     )
     peak_mb, _ = out.stdout.split()
     assert float(peak_mb) < 300  # without the defence this reaches gigabytes
+
+
+FEEDS = DATA / "feeds"
+
+
+def parse_file(name: str, content_type: str | None = "application/rss+xml"):  # type: ignore[no-untyped-def]
+    body = (FEEDS / name).read_bytes()
+    return parse_feed_bytes(body, url="https://feeds.example.com/dir/rss", content_type=content_type, now=NOW)
+
+
+def test_relative_item_links_resolve_against_xml_base_and_the_feed_url():
+    # the links and guids the parser gave before it stopped rewriting links inside summaries
+    rss_items = parse_file("rss20_namespaces.xml").items
+    assert [(item.link, item.guid) for item in rss_items] == [
+        ("https://ns.example.com/news/2026/11/bezos-fund", "ns-1"),  # channel xml:base, tracking dropped
+        ("https://ns.example.com/perma/2", "https://ns.example.com/perma/2"),  # permalink guid as link
+        (
+            "https://other.example.net/base/perma/3",
+            "https://other.example.net/base/perma/3",
+        ),  # xml:base on guid
+        ("https://third.example.org/up/story.html", None),  # xml:base on the item
+    ]
+    atom_items = parse_file("atom10.xml", "application/atom+xml").items
+    assert [item.link for item in atom_items] == [
+        "https://atom.example.com/blog/posts/1",
+        "https://elsewhere.example.org/x/y/z.html",
+        "https://atom.example.com/blog/3",  # no link: the id, a URL, stands in
+    ]
+    old_items = parse_file("rss091.xml", None).items
+    assert [item.link for item in old_items] == [
+        "http://oldwire.example.com/story/1.html",
+        "https://feeds.example.com/dir/story/2.html",  # no xml:base: against the feed's own URL
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in FEEDS.glob("*.xml")))
+def test_links_inside_summaries_need_no_resolving_for_plain_text(name):
+    """The parser skips feedparser's rewriting of links inside HTML; on every feed kind the items are
+    exactly those of a parse that does it (plain text has no links to rewrite)."""
+    body = (FEEDS / name).read_bytes()
+    ours = parse_file(name)
+    original = feedparser.parse
+    with mock.patch.object(
+        feedparser, "parse", lambda *args, **kw: original(*args, **{**kw, "resolve_relative_uris": True})
+    ):
+        resolving = parse_feed_bytes(
+            body, url="https://feeds.example.com/dir/rss", content_type="application/rss+xml", now=NOW
+        )
+    assert ours == resolving and ours.items
+
+
+def test_chat_markup_in_a_summary_is_not_rewritten_as_a_relative_link():
+    body = rss(
+        [
+            {
+                "title": "t",
+                "guid": "1",
+                "description": "see &lt;https://x.example|here&gt; and &lt;t:170000:R&gt; &amp;bogus;",
+            }
+        ]
+    )
+    assert parse(body).items[0].summary == "see <https://x.example|here> and <t:170000:R> &bogus;"
