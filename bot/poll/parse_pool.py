@@ -40,13 +40,21 @@ class ParsePool:
         await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._workers)))
 
     async def parse(
-        self, body: bytes, *, url: str, content_type: str | None, now: datetime, rules: RuleKey
+        self,
+        body: bytes,
+        *,
+        url: str,
+        content_type: str | None,
+        now: datetime,
+        rules: RuleKey,
+        memo: bytes | None = None,
     ) -> ParsedFeed:
-        """Parse, normalise and match one feed in a worker process."""
+        """Parse, normalise and match one feed in a worker process (`memo`: what the feed's last
+        parse left, so that only items not seen then are parsed; see bot.poll.feed_parse)."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules
+                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules, memo
             )
         except BrokenProcessPool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh

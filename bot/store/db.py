@@ -242,6 +242,18 @@ def _v8_story_postings(db: Database) -> None:
     db.execute("CREATE INDEX story_bands_band_seen_at ON story_bands (band, seen_at)")
 
 
+def _v9_parse_memos(db: Database) -> None:
+    """Per feed, what its last parse left for the next (bot.poll.parse_memo): a cache, never needed."""
+    db.executescript(
+        """
+        CREATE TABLE parse_memos (
+            feed_url TEXT PRIMARY KEY,
+            memo BLOB NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
@@ -251,6 +263,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v6_split_stories,
     _v7_poll_cycles,
     _v8_story_postings,
+    _v9_parse_memos,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
