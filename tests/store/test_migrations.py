@@ -62,3 +62,18 @@ def test_migration_v6_keeps_every_row_and_lets_an_item_hold_an_alert_and_an_upda
         "deliveries_parent",
     }
     db.conn.close()
+
+
+def test_the_search_index_is_rewritten_for_new_text_only(tmp_path):  # type: ignore[no-untyped-def]
+    db = open_database(tmp_path / "bot.db")
+    db.execute(
+        "INSERT INTO items (id, feed_url, title, summary, seen_at, last_seen_at) VALUES"
+        " ('a', 'f', 'Prometheus fund', 'Bezos talks', 1, 1)"
+    )
+    writes = db.execute("SELECT total_changes()").fetchone()[0]
+    db.execute("UPDATE items SET last_seen_at = 2, story_id = 's' WHERE id = 'a'")
+    assert db.execute("SELECT total_changes()").fetchone()[0] - writes == 1  # the row, not its index entry
+    db.execute("UPDATE items SET title = 'Bajaj hires' WHERE id = 'a'")
+    db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+    assert [row[0] for row in db.execute("SELECT rowid FROM items_fts WHERE items_fts MATCH 'Bajaj'")] == [1]
+    assert db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH 'Prometheus'").fetchone()[0] == 0
