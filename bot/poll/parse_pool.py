@@ -40,21 +40,13 @@ class ParsePool:
         await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._workers)))
 
     async def parse(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        content_type: str | None,
-        now: datetime,
-        rules: RuleKey,
-        memo: bytes | None = None,
+        self, body: bytes, *, url: str, content_type: str | None, now: datetime, rules: RuleKey
     ) -> ParsedFeed:
-        """Parse, normalise and match one feed in a worker process (`memo`: what the feed's last
-        parse left, so that only items not seen then are parsed; see bot.poll.feed_parse)."""
+        """Parse, normalise and match one feed in a worker process."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules, memo
+                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules
             )
         except BrokenProcessPool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh

@@ -33,7 +33,6 @@ from bot.store.cycles import record_cycle
 from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, record_fetch
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
-from bot.store.parse_memos import load_parse_memo, save_parse_memo
 from bot.store.stories import enqueue_copy, group_item, prune_story_index
 
 log = logging.getLogger(__name__)
@@ -190,7 +189,6 @@ class Pipeline:
             content_type=result.content_type,
             now=datetime.fromtimestamp(now, tz=UTC),
             rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
-            memo=load_parse_memo(self.db, feed.url),  # the items seen last time are not parsed again
         )
         if not parsed.ok:
             failure = FeedFailure(parsed.error_kind or "parse", parsed.error or "", result.status)
@@ -208,7 +206,6 @@ class Pipeline:
                     last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
                 )  # fmt: skip
                 record_fetch(self.db, feed.url, fetched, now=self.clock())
-                save_parse_memo(self.db, feed.url, parsed.memo)
         if queued:
             self.on_enqueued()  # committed: the dispatcher can send them now, not after the whole cycle
 

@@ -242,19 +242,7 @@ def _v8_story_postings(db: Database) -> None:
     db.execute("CREATE INDEX story_bands_band_seen_at ON story_bands (band, seen_at)")
 
 
-def _v9_parse_memos(db: Database) -> None:
-    """Per feed, what its last parse left for the next (bot.poll.parse_memo): a cache, never needed."""
-    db.executescript(
-        """
-        CREATE TABLE parse_memos (
-            feed_url TEXT PRIMARY KEY,
-            memo BLOB NOT NULL
-        );
-        """
-    )
-
-
-def _v10_search_index_follows_text_only(db: Database) -> None:
+def _v9_search_index_follows_text_only(db: Database) -> None:
     """The full-text index is rewritten only when an item's title or summary changes. Its update
     trigger fired on every update, so marking 50 seen items as seen again (last_seen_at) or filing an
     item under a story (story_id) re-indexed their text: most of a poll cycle's storing time."""
@@ -278,8 +266,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v6_split_stories,
     _v7_poll_cycles,
     _v8_story_postings,
-    _v9_parse_memos,
-    _v10_search_index_follows_text_only,
+    _v9_search_index_follows_text_only,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
