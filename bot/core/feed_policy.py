@@ -19,13 +19,6 @@ HARD_BACKOFF_CAP = 24 * 3600.0
 
 
 @dataclass(frozen=True)
-class FetchDecision:
-    next_fetch_at: float | None  # None when disabled
-    error_count: int
-    disabled_reason: str | None = None
-
-
-@dataclass(frozen=True)
 class FeedFetched:
     """A 200 or 304: the feed is healthy again; validators change only when given."""
 
@@ -49,13 +42,6 @@ class FeedFailed:
     message: str
     disabled_reason: str | None = None
 
-    @classmethod
-    def after(cls, decision: FetchDecision, *, status: int | None, kind: str, message: str) -> FeedFailed:
-        return cls(
-            status=status, next_fetch_at=decision.next_fetch_at, error_count=decision.error_count,
-            kind=kind, message=message, disabled_reason=decision.disabled_reason,
-        )  # fmt: skip
-
 
 FetchOutcome = FeedFetched | FeedFailed
 
@@ -77,12 +63,14 @@ def decide_after_failure(
     previous_errors: int,
     retry_after: float | None,
     max_backoff: float,
-) -> FetchDecision:
-    if status == 410:
-        return FetchDecision(next_fetch_at=None, error_count=previous_errors + 1, disabled_reason="410 Gone")
+    kind: str,
+    message: str,
+) -> FeedFailed:
     errors = previous_errors + 1
+    if status == 410:
+        return FeedFailed(status, None, errors, kind, message, disabled_reason="410 Gone")
     cap = min(max_backoff, HARD_BACKOFF_CAP)
     backoff = min(interval * (2 ** min(errors - 1, 20)), cap)
     if retry_after is not None:
         backoff = min(max(backoff, retry_after), HARD_BACKOFF_CAP)
-    return FetchDecision(next_fetch_at=now + backoff, error_count=errors)
+    return FeedFailed(status, now + backoff, errors, kind, message)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from bot.config import BotConfig, FeedConfig
-from bot.core.feed_policy import FeedFailed, FeedFetched, decide_after_failure, next_fetch_after_success
+from bot.core.feed_policy import FeedFetched, decide_after_failure, next_fetch_after_success
 from bot.core.freshness import alertable_items
 from bot.core.model import CycleReport
 from bot.core.routing import Reachable, plan_deliveries
@@ -252,16 +252,15 @@ class Pipeline:
         self, config: BotConfig, feed: FeedConfig, state: FeedState, failure: FeedFailure, report: CycleReport
     ) -> None:
         now = self.clock()
-        decision = decide_after_failure(
+        outcome = decide_after_failure(
             now=now,
             interval=feed.interval or config.settings.poll_interval,
             status=failure.status,
             previous_errors=state.error_count,
             retry_after=failure.retry_after,
             max_backoff=config.settings.fetch.max_backoff,
-        )
-        outcome = FeedFailed.after(
-            decision, status=failure.status, kind=failure.kind, message=failure.message
+            kind=failure.kind,
+            message=failure.message,
         )
         record_fetch(self.db, feed.url, outcome, now=now)
         report.failed += 1

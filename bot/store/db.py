@@ -225,7 +225,7 @@ def _v6_split_stories(db: Database) -> None:
 
 
 def _v7_poll_cycles(db: Database) -> None:
-    """The last poll cycles' reports (bot.model.CycleReport as JSON), for `status` and /metrics."""
+    """The last poll cycles' reports (bot.core.model.CycleReport as JSON), for `status` and /metrics."""
     db.executescript(
         """
         CREATE TABLE poll_cycles (

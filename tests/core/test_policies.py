@@ -15,7 +15,14 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 def test_backoff_never_exceeds_a_day_even_when_retry_after_asks_for_a_week():
     decision = decide_after_failure(
-        now=0, interval=300, status=503, previous_errors=3, retry_after=7 * 86400, max_backoff=6 * 3600
+        now=0,
+        interval=300,
+        status=503,
+        previous_errors=3,
+        retry_after=7 * 86400,
+        max_backoff=6 * 3600,
+        kind="http",
+        message="HTTP 503",
     )
     assert decision.next_fetch_at == 86400
 
