@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from sqlite_utils import Database
 
-from bot.core.model import CycleReport
+from bot.store.cycles import last_cycle
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class DatabaseCollector:
 
     def _last_cycle(self) -> Iterator[Metric]:
         """The newest stored poll cycle's report: the same value `status` and the log line show."""
-        row = self._conn.execute("SELECT report FROM poll_cycles ORDER BY id DESC LIMIT 1").fetchone()
+        cycle = last_cycle(self._conn)
         feeds = GaugeMetricFamily(
             "newsbot_last_cycle_feeds", "Feeds in the last poll cycle, by outcome.", labels=["outcome"]
         )
@@ -137,8 +137,7 @@ class DatabaseCollector:
         duration = GaugeMetricFamily(
             "newsbot_last_cycle_duration_seconds", "How long the last poll cycle took."
         )
-        if row is not None:  # no samples before the first cycle rather than misleading zeros
-            cycle = CycleReport.from_json(row[0])
+        if cycle is not None:  # no samples before the first cycle rather than misleading zeros
             for outcome, count in (
                 ("polled", cycle.feeds_due), ("fetched", cycle.fetched),
                 ("unchanged", cycle.not_modified + cycle.unchanged_body), ("failed", cycle.failed),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database
 
 from bot.core.model import CycleReport
@@ -19,6 +21,7 @@ def record_cycle(db: Database, report: CycleReport) -> None:
         db.execute("DELETE FROM poll_cycles WHERE id <= (SELECT max(id) FROM poll_cycles) - ?", [KEEP_CYCLES])
 
 
-def last_cycle(db: Database) -> CycleReport | None:
+def last_cycle(db: Database | sqlite3.Connection) -> CycleReport | None:
+    """The newest stored report (also read through /metrics' own read-only connection)."""
     row = db.execute("SELECT report FROM poll_cycles ORDER BY id DESC LIMIT 1").fetchone()
     return CycleReport.from_json(row[0]) if row else None
