@@ -100,6 +100,14 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY = "$€£¥₹"
+# A percentage right after a share-price move ("shares jump 20%", "stock fell as much as 9%") is the
+# market's reaction to an event, which outlets report at different moments: not the event's amount.
+_MARKET_MOVE = re.compile(
+    r"\b(?:jump|surge|soar|rise|rose|climb|gain|fall|fell|drop|slump|plunge|tumble|sink|sank|slide|slid"
+    r"|rall(?:y|ie)|spike|skyrocket|sli[dp])(?:s|ed|d|ing)?\s+(?:(?:as much as|nearly|almost|about|around"
+    r"|more than|over|by|up to)\s+)?[$€£¥₹]?\s?$",
+    re.IGNORECASE,
+)
 _SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6, "mn": 1e6}
 _SCALE |= {
     "bln": 1e9,
@@ -277,6 +285,8 @@ def _classes(marks: set[str], table: Mapping[str, str]) -> tuple[str, ...]:
 
 def _add_amount(features: dict[str, int], match: re.Match[str]) -> str:
     token = _amount_token(match)
+    if token and token.endswith("%") and _MARKET_MOVE.search(match.string, 0, match.start()):
+        token = "#n" + token[1:]  # "shares jump 20%": the market's reaction, as loose as a count
     if token and token not in _BOILERPLATE_AMOUNT_TOKENS:
         number = _number(match.group(1))
         # A bare small number ("Gemini 3", "11th") tells less than "$1.1 billion" or "14,000".
@@ -430,7 +440,7 @@ def _amounts(features: Features, kind: str) -> set[str]:
 
 
 def _amount_kind(token: str) -> str:
-    return "percent" if token.endswith("%") else "count" if token.startswith("#n") else "money"
+    return "count" if token.startswith("#n") else "percent" if token.endswith("%") else "money"
 
 
 def _weight(features: Features, common: Collection[str]) -> int:

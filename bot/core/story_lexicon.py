@@ -107,7 +107,7 @@ STAGES: dict[str, str] = {
     " considering explores exploring mulls mulling eyes eyeing approach approached seeks seeking bid bids"
     " offer offers gespräche verhandelt verhandlungen discussions négociations pourparlers conversaciones"
     " negociaciones negociações conversas 協議 交渉 谈判 洽谈 磋商 협상 논의 बातचीत वार्ता",
-    "agreed": "agrees agreed sign signs signed definitive unterzeichnet einigt vereinbart signe signé firma"
+    "agreed": "agrees agreed sign signs signed seal seals sealed definitive unterzeichnet einigt vereinbart signe signé firma"
     " firmó assina assinou 合意 締結 签署 达成协议 합의 체결 समझौता",
     "approved": "approve approves approved clear clears cleared genehmigt approuve autorise aprueba aprova"
     " 承認 批准 승인 मंजूरी",
@@ -115,7 +115,7 @@ STAGES: dict[str, str] = {
     " blocked collapse collapses collapsed abandon abandons abandoned scrap scraps scrapped lehnt ablehnt"
     " rejette rechaza rejeita 拒否 拒绝 거부 खारिज",
     "done": "complete completes completed completion close closes closed closing finalize finalizes"
-    " finalized finalise finalises finalised seal seals sealed end ends ended abgeschlossen vollzogen"
+    " finalized finalise finalises finalised end ends ended abgeschlossen vollzogen"
     " finalisé bouclé completa completó cierra concluiu conclui 完了 完成 완료 마무리",
     "filed": "sue files filed",
     "resolved": "dismiss dismisses dismissed toss tosses tossed settle settles settled settlement ruling"

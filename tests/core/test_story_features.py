@@ -93,6 +93,22 @@ def test_a_headline_amount_the_other_report_never_mentions_means_another_event()
     assert not amounts_conflict(closed, story_features("Prometheus gets $8bn at a $50bn valuation"))
 
 
+def test_a_share_price_move_is_the_markets_reaction_not_the_events_amount() -> None:
+    stake = story_features("Bezos's Prometheus buys 9.8% stake in Japanese machine tool maker Okabe Seiki")
+    reaction = story_features("Okabe Seiki shares jump 20% as Bezos-backed AI firm takes 9.8% stake")
+    assert "#n20%" in reaction.headline and "#9.8%" in reaction.headline
+    assert not amounts_conflict(stake, reaction)
+    # The stakes themselves still tell events apart.
+    assert amounts_conflict(
+        stake, story_features("Prometheus takes 15% stake in Okabe Seiki, shares jump 20%")
+    )
+
+
+def test_sealing_a_deal_is_agreeing_it_not_closing_it() -> None:
+    assert story_features("Bezos-Backed Fund Seals €3.1 Billion Ferrante Deal").stages == ("agreed",)
+    assert story_features("Bezos fund completes €3.1 billion Ferrante purchase").stages == ("done",)
+
+
 def test_a_report_about_the_company_and_one_about_someone_else_are_different_events() -> None:
     ours = story_features("Bezos's Prometheus signs GE Aerospace deal to use AI in jet engine design")
     theirs = story_features("GE Aerospace, Microsoft partner on AI for jet engine design")
