@@ -238,6 +238,17 @@ class FetchSettings(_Strict):
     allow_private: bool = False  # every feed may reach loopback/private addresses (never metadata)
 
 
+class ScheduleSettings(_Strict):
+    """How often each feed is polled: its interval, or (adaptive) more often for busy feeds and less
+    for quiet ones, at about the same requests per hour (bot.core.feed_policy.adaptive_intervals)."""
+
+    adaptive: bool = True
+    min_interval: Interval = 60  # never more often than this (unless a feed's own interval is shorter)
+    max_interval: Interval = 20 * 60  # never less often than this (nor 4x the feed's interval)
+    host_gap: Interval = 10  # one host is asked no more often than today, or once per host_gap if more
+    window: Interval = 7 * 24 * 3600  # how far back a feed's publishing rate is counted
+
+
 class HealthSettings(_Strict):
     """The operator HTTP endpoint (/healthz, /metrics). Loopback by default: metrics are not public."""
 
@@ -285,6 +296,7 @@ class Settings(_Strict):
     max_age: Seconds = 72 * 3600  # never alert on items older than this
     digest_after: Seconds = 2 * 3600  # alerts delayed longer (an outage) are sent as one digest per channel
     backlog: BacklogPolicy = Field(default_factory=BacklogPolicy)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     admins: Admins = Field(default_factory=Admins)
     command_name: Annotated[

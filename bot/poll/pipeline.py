@@ -17,10 +17,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import yarl
 from sqlite_utils import Database
 
 from bot.config import BotConfig, FeedConfig
-from bot.core.feed_policy import FeedFetched, decide_after_failure, next_fetch_after_success
+from bot.core.feed_policy import (
+    FeedActivity,
+    FeedFetched,
+    adaptive_intervals,
+    decide_after_failure,
+    next_fetch_after_success,
+)
 from bot.core.freshness import alertable_items
 from bot.core.model import CycleReport
 from bot.core.routing import Reachable, plan_deliveries
@@ -30,12 +37,15 @@ from bot.poll.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.poll.parse_pool import ParsePool
 from bot.store import transaction
 from bot.store.cycles import record_cycle
-from bot.store.feeds import FeedState, ensure_feeds, feed_states, postpone, record_fetch
+from bot.store.feeds import FeedState, ensure_feeds, feed_states, new_item_counts, postpone, record_fetch
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
 from bot.store.stories import enqueue_copy, group_item, prune_story_index
 
 log = logging.getLogger(__name__)
+
+SCHEDULE_REFRESH = 600.0  # seconds between recounts of each feed's publishing rate
+MIN_WATCH = 24 * 3600.0  # a feed watched for less than a day is judged as if watched for one
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,10 @@ class Pipeline:
     # Feeds being fetched or processed: a tick that comes while a slow feed is in flight polls the
     # other due feeds, never that one a second time.
     _in_flight: set[str] = field(default_factory=set)
+    # The adaptive schedule's intervals, by feed url, and when they were worked out: publishing rates
+    # change slowly, so they are counted again every SCHEDULE_REFRESH seconds, not every tick.
+    _intervals: dict[str, float] = field(default_factory=dict)
+    _intervals_at: float = float("-inf")
 
     async def run_cycle(self, *, only_due: bool = True) -> CycleReport:
         """One cycle over the enabled feeds whose next fetch has come (`only_due=False`: every enabled
@@ -79,6 +93,7 @@ class Pipeline:
         feeds = [feed for feed in config.feeds if feed.enabled]
         ensure_feeds(self.db, [(feed.url, feed.name) for feed in feeds], now)
         states = feed_states(self.db, [feed.url for feed in feeds])
+        self._refresh_intervals(config, feeds, states, now)
         due = []
         for feed in feeds:
             reason = self._why_skipped(states[feed.url], feed.url, now, only_due)
@@ -99,6 +114,37 @@ class Pipeline:
                 return
             for feed, result in unreachable:
                 self._record_failure(config, feed, states[feed.url], _fetch_failure(result), report)
+
+    def _refresh_intervals(
+        self, config: BotConfig, feeds: list[FeedConfig], states: dict[str, FeedState], now: float
+    ) -> None:
+        schedule = config.settings.schedule
+        stale = now - self._intervals_at >= SCHEDULE_REFRESH or set(self._intervals) != {f.url for f in feeds}
+        if not schedule.adaptive:
+            self._intervals = {}
+            return
+        if not stale:
+            return
+        counts = new_item_counts(self.db, since=now - schedule.window)
+        activity = {}
+        for feed in feeds:
+            first = states[feed.url].first_success_at
+            watched = min(schedule.window, max(now - (first or now), MIN_WATCH))
+            activity[feed.url] = FeedActivity(
+                interval=feed.interval or config.settings.poll_interval,
+                host=yarl.URL(feed.url).host or "",
+                new_items=counts.get(feed.url, 0),
+                watched_for=watched,
+            )
+        self._intervals = adaptive_intervals(
+            activity, min_interval=schedule.min_interval, max_interval=schedule.max_interval,
+            host_gap=schedule.host_gap,
+        )  # fmt: skip
+        self._intervals_at = now
+
+    def interval_of(self, config: BotConfig, feed: FeedConfig) -> float:
+        """The feed's poll interval now: the adaptive schedule's, else the configured one."""
+        return self._intervals.get(feed.url) or feed.interval or config.settings.poll_interval
 
     def _why_skipped(self, state: FeedState, url: str, now: float, only_due: bool) -> str | None:
         if state.disabled_reason is not None:
@@ -160,10 +206,9 @@ class Pipeline:
             self._record_failure(config, feed, state, _fetch_failure(result), report)
             return
         now = self.clock()
-        interval = feed.interval or config.settings.poll_interval
         next_fetch_at = next_fetch_after_success(
             now=now,
-            interval=interval,
+            interval=self.interval_of(config, feed),
             max_age=result.max_age,
             max_cache_age=config.settings.fetch.max_cache_age,
         )

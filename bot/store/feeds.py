@@ -57,6 +57,15 @@ def feed_states(db: Database, urls: Iterable[str]) -> dict[str, FeedState]:
     return {row[0]: FeedState(*row) for row in rows}
 
 
+def new_item_counts(db: Database, since: float) -> dict[str, int]:
+    """Per feed, the items first seen since `since` that were news, not a new feed's backlog: how
+    busy each feed is, for the adaptive schedule."""
+    rows = db.execute(
+        "SELECT feed_url, COUNT(*) FROM items WHERE seen_at >= ? AND backlog = 0 GROUP BY feed_url", [since]
+    ).fetchall()
+    return {url: count for url, count in rows}
+
+
 def record_fetch(db: Database, url: str, outcome: FetchOutcome, *, now: float) -> None:
     """Apply one fetch's outcome to the feed's row (validators change only on success)."""
     with transaction(db):

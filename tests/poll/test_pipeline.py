@@ -332,3 +332,26 @@ async def test_a_chat_added_feed_whose_host_turns_private_is_not_fetched(feed_se
     assert report.failed == 1
     [row] = feed_health(bot.db)
     assert row["last_error_kind"] == "refused" and "loopback" in row["last_error"]
+
+
+async def test_a_busy_feed_is_polled_more_often_than_a_quiet_one(feed_server, config_dir, make_bot):
+    busy = feed_server.serve("/busy.xml", rss([story(0)]))
+    quiet = feed_server.serve("/quiet.xml", rss([story(1000)]))
+    config_dir.write(feeds=[{"url": busy}, {"url": quiet}])
+    clock = TestClock(time.time())
+    bot = make_bot(config_dir, clock=clock)
+    await bot.pipeline.run_cycle()  # first fetch: backlog, which says nothing of how busy a feed is
+    feed_server.serve("/busy.xml", rss([story(n) for n in range(40)]))
+    due_everything(clock)
+    await bot.pipeline.run_cycle()
+    due_everything(clock)  # the publishing rates are counted again
+    await bot.pipeline.run_cycle()
+    rows = {r["url"]: r for r in feed_health(bot.db)}
+    waits = {url: rows[url]["next_fetch_at"] - clock.now for url in (busy, quiet)}
+    assert waits[busy] < 300 < waits[quiet]  # the square-root law around the 5-minute default
+
+    config_dir.write(feeds=[{"url": busy}, {"url": quiet}], settings={"schedule": {"adaptive": False}})
+    due_everything(clock)
+    await bot.pipeline.run_cycle()
+    rows = {r["url"]: r for r in feed_health(bot.db)}
+    assert {round(rows[url]["next_fetch_at"] - clock.now) for url in (busy, quiet)} == {300}
