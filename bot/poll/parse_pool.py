@@ -4,6 +4,11 @@ feedparser is pure Python and takes tens of milliseconds per feed; in a thread i
 the GIL against the loop, and one core would do all the parsing. Worker processes keep the loop
 responsive (slash commands, shutdown) and parse on every core. Workers are spawned, not forked,
 because forking a process that runs an event loop and threads is unsafe.
+
+Workers follow the work: the executor starts one only when a parse finds none free (up to one per
+core, at most four), and all of them exit after `idle_after` seconds with nothing to parse (most
+ticks fetch nothing, or get 304s), so an idle bot holds no parser memory; the next parse starts
+them again (a few hundred ms, once).
 """
 
 from __future__ import annotations
@@ -18,11 +23,21 @@ from datetime import datetime
 
 from bot.poll.feed_parse import ParsedFeed, RuleKey, parse_in_worker
 
+IDLE_AFTER = 120.0  # seconds without a parse after which the workers exit
+
 
 class ParsePool:
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, idle_after: float = IDLE_AFTER) -> None:
         self._workers = workers or max(1, min(4, os.cpu_count() or 1))
         self._executor: ProcessPoolExecutor | None = None
+        self._idle_after = idle_after
+        self._parsing = 0
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether worker processes are up (for tests and status)."""
+        return self._executor is not None
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -44,6 +59,7 @@ class ParsePool:
     ) -> ParsedFeed:
         """Parse, normalise and match one feed in a worker process."""
         loop = asyncio.get_running_loop()
+        self._parsing += 1
         try:
             return await loop.run_in_executor(
                 self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules
@@ -52,8 +68,21 @@ class ParsePool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh
             self._executor = None
             return ParsedFeed(error_kind="parse", error="the parser process died on this feed")
+        finally:
+            self._parsing -= 1
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            self._idle_timer = loop.call_later(self._idle_after, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        self._idle_timer = None
+        if self._parsing == 0:
+            self.close()
 
     def close(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
