@@ -244,7 +244,7 @@ class ScheduleSettings(_Strict):
 
     adaptive: bool = True
     min_interval: Interval = 60  # never more often than this (unless a feed's own interval is shorter)
-    max_interval: Interval = 20 * 60  # never less often than this (nor 4x the feed's interval)
+    max_interval: Interval = 10 * 60  # never less often than this (nor 4x the feed's interval)
     host_gap: Interval = 10  # one host is asked no more often than today, or once per host_gap if more
     window: Interval = 7 * 24 * 3600  # how far back a feed's publishing rate is counted
 
@@ -291,7 +291,7 @@ class NoticeSettings(_Strict):
 
 class Settings(_Strict):
     poll_interval: Interval = 300
-    tick: Interval = 30  # how often the scheduler looks for due feeds
+    tick: Interval = 10  # how often the scheduler looks for due feeds
     dispatch_interval: Interval = 5
     max_age: Seconds = 72 * 3600  # never alert on items older than this
     digest_after: Seconds = 2 * 3600  # alerts delayed longer (an outage) are sent as one digest per channel

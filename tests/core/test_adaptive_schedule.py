@@ -26,12 +26,13 @@ def test_feeds_equally_busy_keep_their_own_interval() -> None:
 
 
 def test_a_busy_feed_is_polled_more_often_and_a_quiet_one_less_at_the_same_requests_per_hour() -> None:
-    feeds = {"wire": activity(400, host="wire.example"), "mid": activity(100, host="mid.example"),
-             "blog": activity(25, host="blog.example")}  # fmt: skip
+    feeds = {"wire": activity(511, host="wire.example"), "mid": activity(63, host="mid.example"),
+             "blog": activity(7, host="blog.example")}  # fmt: skip
     intervals = adaptive_intervals(feeds, **LIMITS)
-    assert intervals["wire"] < 300 < intervals["mid"] < intervals["blog"]
-    # The square-root law: four times the items, half the interval.
-    assert intervals["blog"] / intervals["mid"] == pytest.approx(2, rel=0.02)
+    assert intervals["wire"] < intervals["mid"] < intervals["blog"]
+    # The cube-root law: eight times the items, half the interval (each feed's rate counts one more).
+    assert intervals["blog"] / intervals["mid"] == pytest.approx(2, rel=0.01)
+    assert intervals["mid"] / intervals["wire"] == pytest.approx(2, rel=0.01)
     assert requests_per_hour(intervals) == pytest.approx(3 * 12, rel=0.01)
 
 
