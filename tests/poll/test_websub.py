@@ -14,6 +14,7 @@ import pytest
 
 from bot.core.websub import sign
 from bot.deliver.dispatch import dispatch_due
+from bot.ops.metrics import Snapshot, render_metrics
 from bot.poll.websub import start_websub_server
 from bot.store.websub import all_subscriptions, current, note_hub
 from tests.conftest import TestClock
@@ -136,6 +137,9 @@ async def test_a_push_without_a_valid_signature_stores_nothing(
     assert len(warnings) == 1  # logged once; the rest at DEBUG
     secret = setup.hub.requests[0]["hub.secret"]
     assert all(secret not in r.getMessage() for r in caplog.records)
+    metrics = render_metrics(setup.bot.db.conn, Snapshot(now=setup.clock.now)).decode()
+    assert "newsbot_websub_bad_signatures_total 4.0" in metrics
+    assert 'newsbot_websub_subscriptions{state="verified"} 1.0' in metrics
 
     # every algorithm the spec names is accepted when the HMAC is right
     for n, algorithm in enumerate(("sha1", "sha384", "sha512"), start=5):
