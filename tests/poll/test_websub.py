@@ -5,11 +5,13 @@ and takes signed pushes into the same pipeline as polls (console adapter output)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.core.websub import sign
@@ -301,3 +303,34 @@ async def test_websub_is_off_without_a_public_url(feed_server, config_dir, make_
     bot = make_bot(config_dir)
     await bot.pipeline.run_cycle()
     assert bot.websub is None and all_subscriptions(bot.db) == []
+
+
+async def test_slack_http_mode_carries_the_callback_on_its_port_with_the_push_cap_not_slacks(  # type: ignore[no-untyped-def]
+    feed_server, config_dir, make_bot, hub, fake_slack
+) -> None:
+    from bot.deliver.adapters.slack import MAX_BODY, run_slack_http
+    from tests.deliver.test_slack_app import SECRET, SmallCore, free_port, make_app, running
+
+    topic = feed_server.url("/feed.xml")
+    feed_server.serve("/feed.xml", rss([story(1)], links={"hub": hub.url, "self": topic}))
+    config_dir.write(feeds=[{"url": topic}], settings={"websub": {"public_url": PLACEHOLDER}})
+    bot = make_bot(config_dir)
+    port = free_port()
+    bot.websub.public_url = f"http://127.0.0.1:{port}"
+    serve = run_slack_http(
+        make_app(fake_slack, SmallCore()), port, host="127.0.0.1", signing_secret=SECRET,
+        add_routes=bot.websub.add_routes,
+    )  # fmt: skip
+    async with running(serve):
+        for _ in range(100):  # wait for the listener, at most ~5 s
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                if (await hub.get(f"http://127.0.0.1:{port}/healthz", {}))[0] == 200:
+                    break
+            await asyncio.sleep(0.05)
+        await bot.pipeline.run_cycle()
+        await bot.websub.run_due()
+        assert (await hub.wait_verifications(1))[0].echoed
+        padding = "<!-- " + "x" * MAX_BODY + " -->"  # over Slack's body cap, within fetch.max_bytes
+        assert await hub.publish(topic, padding + rss([story(12)])) == [202]
+    await dispatch_due(bot.db, bot.senders, clock=bot.clock)
+    assert "story number 12" in bot.console_output.getvalue()
