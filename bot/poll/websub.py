@@ -162,7 +162,8 @@ class WebSubscriber:
                     if 200 <= response.status < 300:
                         return None
                     said = (await response.content.read(200)).decode("utf-8", "replace")
-                    said = " ".join(said.split())  # the hub's words are untrusted: one line, cut short
+                    # the hub's words are untrusted: one line, cut short, and never our secret echoed back
+                    said = " ".join(said.split()).replace(subscription.secret, "[redacted]")
                     return f"HTTP {response.status}" + (f": {said}" if said else "")
         except aiohttp.ClientConnectorError as error:
             if isinstance(error.os_error, AddressRefused):
