@@ -35,3 +35,4 @@ bench: install-dev
 	$(BIN)/python bench/bench_latency.py
 	$(BIN)/python bench/bench_commands.py
 	$(BIN)/python bench/bench_story.py --sizes 1000,10000  # 100,000 too: run it by hand (a long fill)
+	$(BIN)/python bench/bench_websub.py

@@ -34,6 +34,7 @@ from bot.poll.feed_check import make_feed_validator
 from bot.poll.fetch import FeedHttpClient
 from bot.poll.parse_pool import ParsePool
 from bot.poll.pipeline import Pipeline
+from bot.poll.websub import WebSubscriber, run_websub_server
 from bot.store import open_database
 from bot.store.overrides import apply_overrides
 
@@ -179,6 +180,7 @@ class Bot:
     commands: CommandCore = field(init=False)  # set by build_bot
     listeners: list[Listener] = field(default_factory=list)
     scheduler: AsyncIOScheduler | None = None  # the service's; jobs are added when it runs
+    websub: WebSubscriber | None = None  # WebSub push, when settings.websub.public_url is set
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(
@@ -259,6 +261,12 @@ def build_bot(
     bot = Bot(env=env, db=db, config=source, http=http, parser=ParsePool())
     bot.senders["console"] = console or ConsoleAlertSender()
     bot.commands = build_command_core(bot, bot.can_deliver)
+    public_url = config.settings.websub.public_url
+    if public_url:  # read at start: hubs are given callbacks under it
+        bot.websub = WebSubscriber(
+            db=db, http=http, pipeline=bot.pipeline, load_config=source.effective,
+            clock=lambda: bot.clock(), public_url=public_url,
+        )  # fmt: skip
     return bot
 
 
@@ -280,6 +288,7 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
     settings = config.settings
     listeners: list[Listener] = []
     core = bot.commands if listen else None
+    websub_served = False  # whether Slack's HTTP-mode server carries the WebSub callback
 
     if env.slack_bot_token:
         from bot.deliver.adapters.slack import (
@@ -304,7 +313,9 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
                 listeners.append(lambda: run_slack_socket_mode(app, token))
             else:
                 port, secret = env.port, env.slack_signing_secret
-                listeners.append(lambda: run_slack_http(app, port, signing_secret=secret))
+                mount = bot.websub.add_routes if bot.websub is not None else None
+                listeners.append(lambda: run_slack_http(app, port, signing_secret=secret, add_routes=mount))
+                websub_served = True
 
     has_webhook_route = any(
         route.platform == "discord" and route.channel.startswith("http") for route in config.routes
@@ -339,6 +350,10 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
                     name_lookup=core.names,
                 )
             )
+    websub = bot.websub
+    if listen and websub is not None and not websub_served:
+        port = env.port  # the callback needs a public port: $PORT, as Slack's HTTP mode would use
+        listeners.append(lambda: run_websub_server(websub, "0.0.0.0", port))
     return listeners
 
 

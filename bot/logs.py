@@ -23,10 +23,12 @@ _SLACK_HOOKS = re.compile(
     rf"((?i:hooks\.slack(?:-gov)?\.com){_SLASH}|{_SLASH}(?:commands|actions|services|triggers|workflows)"
     rf"{_SLASH}(?=[TE][A-Z0-9]+{_SLASH}))[^\s\"'<>&|,)\]}}]+"
 )
+# a WebSub callback's path token (bot.poll.websub): whoever holds one can knock on the callback
+_WEBSUB_CALLBACK = re.compile(rf"({_SLASH}websub{_SLASH})[\w-]+")
 # the value of a field that holds such a URL or a token (an interaction's "token", a form's token=),
 # as JSON, a Python repr, a form body (also URL-encoded inside one) or key=value
 _SECRET_FIELDS = re.compile(
-    r"""((?<![A-Za-z_-])(?:response_url|webhook_url|[a-z_]*token)(?:["']|%22)?\s*(?:[:=]|%3A)\s*(?:["']|%22)?)"""
+    r"""((?<![A-Za-z_-])(?:response_url|webhook_url|[a-z_]*token|hub\.secret)(?:["']|%22)?\s*(?:[:=]|%3A)\s*(?:["']|%22)?)"""
     r"""[^\s"'&,}]+""",
     re.IGNORECASE,
 )
@@ -38,6 +40,7 @@ def redact_tokens(text: str) -> str:
     text = _TOKEN_PATTERNS.sub("[redacted]", text)
     text = _SLACK_HOOKS.sub(r"\1[redacted]", text)
     text = _URL_TOKENS.sub(r"\1[redacted]", text)
+    text = _WEBSUB_CALLBACK.sub(r"\1[redacted]", text)
     return _SECRET_FIELDS.sub(r"\1[redacted]", text)
 
 

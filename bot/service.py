@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
 CHECKPOINT_SECONDS = 10.0
 NOTICE_CHECK_SECONDS = 600  # dead feeds and silent rules are judged in hours and days
+WEBSUB_SECONDS = 60  # WebSub requests (new, renewals at 80% of a lease, retries) are sent within a minute
 
 
 class Service:
@@ -98,6 +99,14 @@ class Service:
         except Exception:
             log.exception("notice check failed")  # the next run tries again
 
+    async def websub(self) -> None:
+        if self.bot.websub is None:
+            return
+        try:
+            await self.bot.websub.run_due()
+        except Exception:
+            log.exception("websub: subscription round failed")  # the next run tries again
+
     def health_listeners(self, settings: Settings) -> list[Callable[[], Awaitable[None]]]:
         """The /healthz and /metrics server, when `health.port` is set."""
         health = settings.health
@@ -154,6 +163,14 @@ class Service:
             next_run_time=now + timedelta(seconds=60),
             id="notices",
         )
+        if self.bot.websub is not None:
+            scheduler.add_job(
+                self.websub,
+                "interval",
+                seconds=WEBSUB_SECONDS,
+                next_run_time=now + timedelta(seconds=5),
+                id="websub",
+            )
         checkpoint_off_loop(self.bot.db)
         scheduler.add_job(self.checkpoint, "interval", seconds=CHECKPOINT_SECONDS, id="checkpoint")
         await self.bot.parser.warm_up()

@@ -19,6 +19,7 @@ from bot.config.settings import (
     RouteConfig,
     RuleConfig,
     Settings,
+    WebSubSettings,
     load_config,
     validate_config,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "RouteConfig",
     "RuleConfig",
     "Settings",
+    "WebSubSettings",
     "load_config",
     "validate_config",
 ]

@@ -289,6 +289,34 @@ class NoticeSettings(_Strict):
     rule_silent_after: Seconds = 7 * 24 * 3600  # a rule matching nothing this long is reported
 
 
+class WebSubSettings(_Strict):
+    """WebSub push (bot.poll.websub): off unless `public_url` is set. The hub must be able to reach
+    `<public_url>/websub/<token>` on the bot's $PORT; see docs/operations.md, "WebSub push"."""
+
+    public_url: str | None = Field(default=None, max_length=500)  # e.g. https://bot.example.com
+    lease: Interval = 10 * 24 * 3600  # the lease asked of hubs; renewed at 80% of what a hub grants
+    poll_interval: Interval = 3600  # the safety poll while pushes arrive (never faster than the feed's own)
+    quiet_after: Interval = 3600  # no push this long and a poll finds new items: the hub went quiet
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if any(c.isspace() or not c.isprintable() for c in url):
+            raise ValueError("must not contain spaces or control characters")
+        try:
+            parsed = yarl.URL(url)
+            host, _ = parsed.raw_host, parsed.port
+        except ValueError as error:
+            raise ValueError(f"is not a valid URL ({error})") from None
+        if parsed.scheme not in ("http", "https") or not host:
+            raise ValueError("must be an https:// (or http://) URL with a host, e.g. https://bot.example.com")
+        if parsed.user is not None or parsed.password is not None or parsed.query_string or parsed.fragment:
+            raise ValueError("must hold no user name, password, query or fragment")
+        return url.rstrip("/")
+
+
 class Settings(_Strict):
     poll_interval: Interval = 300
     tick: Interval = 10  # how often the scheduler looks for due feeds
@@ -311,6 +339,7 @@ class Settings(_Strict):
     health: HealthSettings = Field(default_factory=HealthSettings)
     admin_channel: AdminChannel | None = None
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    websub: WebSubSettings = Field(default_factory=WebSubSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -84,6 +84,7 @@ class DatabaseCollector:
             matched.add_metric([rule], count)
         yield matched
         yield from self._deliveries()
+        yield from self._websub()
         yield from self._last_cycle()
         notices = GaugeMetricFamily("newsbot_notices_raised", "Operator notices currently raised.")
         notices.add_metric([], self._one("SELECT count(*) FROM notices WHERE state = 'raised'"))
@@ -122,6 +123,33 @@ class DatabaseCollector:
         for state, count in counts.items():
             feeds.add_metric([state], count)
         return feeds
+
+    def _websub(self) -> Iterator[Metric]:
+        """WebSub subscriptions by state, and the pushes they took and refused (bad signatures)."""
+        states = GaugeMetricFamily(
+            "newsbot_websub_subscriptions", "WebSub subscriptions by state.", labels=["state"]
+        )
+        pushes = CounterMetricFamily(
+            "newsbot_websub_pushes", "Signed WebSub pushes taken, over the current subscriptions."
+        )
+        bad = CounterMetricFamily(
+            "newsbot_websub_bad_signatures",
+            "WebSub pushes ignored for a missing or wrong X-Hub-Signature, over the current subscriptions.",
+        )
+        counts = dict.fromkeys(("requested", "verified", "stale", "expired", "failed"), 0)
+        pushed = refused = 0
+        rows = self._conn.execute(
+            "SELECT state, count(*), sum(pushes), sum(bad_signatures) FROM websub_subscriptions GROUP BY state"
+        )
+        for state, count, state_pushes, state_bad in rows:
+            counts[state] = counts.get(state, 0) + count
+            pushed += state_pushes or 0
+            refused += state_bad or 0
+        for state, count in counts.items():
+            states.add_metric([state], count)
+        pushes.add_metric([], pushed)
+        bad.add_metric([], refused)
+        return iter((states, pushes, bad))
 
     def _last_cycle(self) -> Iterator[Metric]:
         """The newest stored poll cycle's report: the same value `status` and the log line show."""

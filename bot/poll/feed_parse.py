@@ -39,6 +39,9 @@ class ParsedFeed:
     skipped_entries: int = 0
     matches: dict[str, tuple[RuleMatch, ...]] = field(default_factory=dict)  # item id -> rules that fired
     sketches: dict[str, Sketch] = field(default_factory=dict)  # matched item id -> its story sketch
+    # The feed's own (rel, href) links that WebSub reads (hub, self), resolved against the feed's URL:
+    # untrusted text, checked by bot.core.websub.pick_links before any use.
+    links: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -102,7 +105,22 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str | None, now: da
         problem = parsed.get("bozo_exception")
         notes.append(f"malformed feed, read what could be read: {type(problem).__name__}: {problem}")
     warning = "; ".join(notes)[:300] or None
-    return ParsedFeed(items=tuple(items), title=feed_title, warning=warning, skipped_entries=skipped)
+    return ParsedFeed(
+        items=tuple(items), title=feed_title, warning=warning, skipped_entries=skipped,
+        links=_websub_links(parsed.get("feed", {}).get("links")),
+    )  # fmt: skip
+
+
+def _websub_links(links: object) -> tuple[tuple[str, str], ...]:
+    """The feed-level hub and self links (at most a few: a hostile feed may list thousands)."""
+    found: list[tuple[str, str]] = []
+    for link in links if isinstance(links, list) else []:
+        rel, href = (link.get("rel"), link.get("href")) if isinstance(link, dict) else (None, None)
+        if isinstance(rel, str) and isinstance(href, str) and rel.lower() in ("hub", "self"):
+            found.append((rel.lower(), href))
+            if len(found) >= 8:
+                break
+    return tuple(found)
 
 
 RuleKey = tuple[tuple[str, str, bool], ...]  # (name, query, enabled) per rule: small to send to a worker

@@ -47,6 +47,7 @@ class FetchResult:
     retry_after: float | None = None  # seconds the server asked us to wait
     max_age: float | None = None  # Cache-Control max-age, seconds
     error_kind: str | None = None  # network | timeout | http | too_large | redirects | refused
+    links: tuple[tuple[str, str], ...] = ()  # the Link header's hub and self links (WebSub discovery)
     error: str | None = None
     elapsed: float = 0.0
 
@@ -195,6 +196,7 @@ async def _read(
         content_type=response.headers.get("content-type"),
         retry_after=parse_retry_after(response.headers.get("retry-after")),
         max_age=parse_max_age(response.headers.get("cache-control")),
+        links=_websub_links(response),
     )
     if response.status == 304:
         return replace(answer, elapsed=time.monotonic() - started)
@@ -219,6 +221,21 @@ async def _read(
             return replace(too_large, elapsed=time.monotonic() - started)
         chunks.append(chunk)
     return replace(answer, body=b"".join(chunks), elapsed=time.monotonic() - started)
+
+
+def _websub_links(response: aiohttp.ClientResponse) -> tuple[tuple[str, str], ...]:
+    """(rel, absolute URL) for the Link header's hub and self links; a malformed header gives none."""
+    if "link" not in response.headers:
+        return ()
+    found: list[tuple[str, str]] = []
+    try:
+        for link in response.links.values():
+            rel, target = str(link.get("rel", "")).lower(), link.get("url")
+            if rel in ("hub", "self") and isinstance(target, yarl.URL):
+                found.append((rel, str(response.url.join(target))))
+    except (ValueError, TypeError):
+        return ()
+    return tuple(found[:8])
 
 
 def _failure(url: str, kind: str, message: str, started: float) -> FetchResult:

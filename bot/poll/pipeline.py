@@ -31,16 +31,28 @@ from bot.core.feed_policy import (
 from bot.core.freshness import alertable_items
 from bot.core.model import CycleReport
 from bot.core.routing import Reachable, plan_deliveries
+from bot.core.websub import hub_went_quiet, pick_links
+from bot.core.websub import poll_interval as push_poll_interval
 from bot.net.url_safety import may_reach_private
 from bot.poll.feed_parse import ParsedFeed
 from bot.poll.fetch import FeedHttpClient, FetchResult, fetch_feed
 from bot.poll.parse_pool import ParsePool
 from bot.store import transaction
 from bot.store.cycles import record_cycle
-from bot.store.feeds import FeedState, ensure_feeds, feed_states, new_item_counts, postpone, record_fetch
+from bot.store.feeds import (
+    FeedState,
+    count_pushed_items,
+    ensure_feeds,
+    feed_states,
+    new_item_counts,
+    postpone,
+    record_fetch,
+)
 from bot.store.items import insert_new_items, record_matches
 from bot.store.outbox import enqueue
 from bot.store.stories import enqueue_copy, group_item, prune_story_index
+from bot.store.websub import current as current_subscription
+from bot.store.websub import live_feeds, mark_stale, note_hub
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +87,8 @@ class Pipeline:
     # change slowly, so they are counted again every SCHEDULE_REFRESH seconds, not every tick.
     _intervals: dict[str, float] = field(default_factory=dict)
     _intervals_at: float = float("-inf")
+    # Feeds whose WebSub subscription is live (verified, lease running): polled at the safety interval.
+    _pushed: set[str] = field(default_factory=set)
 
     async def run_cycle(self, *, only_due: bool = True) -> CycleReport:
         """One cycle over the enabled feeds whose next fetch has come (`only_due=False`: every enabled
@@ -94,6 +108,7 @@ class Pipeline:
         ensure_feeds(self.db, [(feed.url, feed.name) for feed in feeds], now)
         states = feed_states(self.db, [feed.url for feed in feeds])
         self._refresh_intervals(config, feeds, states, now)
+        self._pushed = live_feeds(self.db, now) if config.settings.websub.public_url else set()
         due = []
         for feed in feeds:
             reason = self._why_skipped(states[feed.url], feed.url, now, only_due)
@@ -143,8 +158,11 @@ class Pipeline:
         self._intervals_at = now
 
     def interval_of(self, config: BotConfig, feed: FeedConfig) -> float:
-        """The feed's poll interval now: the adaptive schedule's, else the configured one."""
-        return self._intervals.get(feed.url) or feed.interval or config.settings.poll_interval
+        """The feed's poll interval now: the adaptive schedule's, else the configured one; while its
+        WebSub subscription is live, the slower safety interval (pushes bring its items)."""
+        normal = self._intervals.get(feed.url) or feed.interval or config.settings.poll_interval
+        safety = config.settings.websub.poll_interval
+        return push_poll_interval(normal, safety, live=feed.url in self._pushed)
 
     def _why_skipped(self, state: FeedState, url: str, now: float, only_due: bool) -> str | None:
         if state.disabled_reason is not None:
@@ -228,13 +246,7 @@ class Pipeline:
             record_fetch(self.db, feed.url, unchanged, now=now)
             return
 
-        parsed = await self.parser.parse(
-            result.body or b"",
-            url=feed.url,
-            content_type=result.content_type,
-            now=datetime.fromtimestamp(now, tz=UTC),
-            rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
-        )
+        parsed = await self._parse(config, feed, result.body or b"", result.content_type, now)
         if not parsed.ok:
             failure = FeedFailure(parsed.error_kind or "parse", parsed.error or "", result.status)
             self._record_failure(config, feed, state, failure, report)
@@ -246,6 +258,14 @@ class Pipeline:
         async with self._store_turn:
             with transaction(self.db):
                 new_count, queued = self._store_and_enqueue(config, state, parsed, report)
+                if config.settings.websub.public_url and self._note_websub(
+                    config, feed, result, parsed, new_count
+                ):
+                    # the hub went quiet: back to the normal schedule from this poll on
+                    next_fetch_at = next_fetch_after_success(
+                        now=now, interval=self.interval_of(config, feed), max_age=result.max_age,
+                        max_cache_age=config.settings.fetch.max_cache_age,
+                    )  # fmt: skip
                 fetched = FeedFetched(
                     result.status, next_fetch_at, warning=parsed.warning, etag=result.etag,
                     last_modified=result.last_modified, body_hash=body_hash, new_items=new_count,
@@ -253,6 +273,71 @@ class Pipeline:
                 record_fetch(self.db, feed.url, fetched, now=self.clock())
         if queued:
             self.on_enqueued()  # committed: the dispatcher can send them now, not after the whole cycle
+
+    async def process_pushed(self, feed_url: str, body: bytes, content_type: str | None) -> int | None:
+        """Parse, match and store a body a WebSub hub pushed for `feed_url`, and queue its alerts: the
+        same steps as a fetched body, minus the feed's fetch bookkeeping (validators, body hash, next
+        fetch), since a push is not a fetch of the feed. Returns how many items were new (None: the
+        feed is not configured, is disabled, or the body is not a feed).
+
+        A poll of the same feed may be in flight: both parse on their own, and their store steps take
+        turns under the store lock, each in one transaction whose dedup drops items the other stored,
+        so an item pushed and polled at once is stored and alerted once."""
+        config = self.load_config()
+        feed = next((f for f in config.feeds if f.url == feed_url and f.enabled), None)
+        state = feed_states(self.db, [feed_url]).get(feed_url) if feed is not None else None
+        if feed is None or state is None or state.disabled_reason is not None:
+            return None
+        parsed = await self._parse(config, feed, body, content_type, self.clock())
+        if not parsed.ok:
+            log.warning(
+                "websub: a push for feed %s is not a feed (%s)", feed.name or feed.url, parsed.error_kind
+            )
+            return None
+        report = CycleReport(started_at=self.clock())  # counts only; a push is not a stored poll cycle
+        async with self._store_turn:
+            with transaction(self.db):
+                new_count, queued = self._store_and_enqueue(config, state, parsed, report)
+                count_pushed_items(self.db, feed_url, new_count)
+        if queued:
+            self.on_enqueued()
+        log.info("websub: push for %s: %d new, %d queued", feed.name or feed.url, new_count, queued)
+        return new_count
+
+    async def _parse(
+        self, config: BotConfig, feed: FeedConfig, body: bytes, content_type: str | None, now: float
+    ) -> ParsedFeed:
+        return await self.parser.parse(
+            body,
+            url=feed.url,
+            content_type=content_type,
+            now=datetime.fromtimestamp(now, tz=UTC),
+            rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
+        )
+
+    def _note_websub(
+        self, config: BotConfig, feed: FeedConfig, result: FetchResult, parsed: ParsedFeed, new_count: int
+    ) -> bool:
+        """After a fetched body was parsed: record the hub it names (bot.poll.websub subscribes), and
+        if this poll found items while a live subscription's hub has said nothing for a long time,
+        take the hub to have gone quiet, so the feed is polled on its normal schedule again (True)."""
+        hub, topic = pick_links(result.links, parsed.links)
+        now = self.clock()
+        note_hub(self.db, feed.url, hub, topic or feed.url, now)
+        if new_count and feed.url in self._pushed:
+            subscription = current_subscription(self.db, feed.url)
+            quiet_after = config.settings.websub.quiet_after
+            if subscription is not None and hub_went_quiet(
+                last_heard=subscription.last_heard, now=now, quiet_after=quiet_after
+            ):
+                mark_stale(self.db, subscription.id)
+                self._pushed.discard(feed.url)
+                log.warning(
+                    "websub: feed %s: a poll found %d new items and its hub has pushed nothing for %.0f s:"
+                    " polling it normally again", feed.name or feed.url, new_count, quiet_after,
+                )  # fmt: skip
+                return True
+        return False
 
     def _store_and_enqueue(
         self, config: BotConfig, state: FeedState, parsed: ParsedFeed, report: CycleReport

@@ -257,6 +257,44 @@ def _v9_search_index_follows_text_only(db: Database) -> None:
     )
 
 
+def _v10_reserved(db: Database) -> None:
+    """Nothing: version 10 was taken by an experiment that was reverted, so a database it created may
+    already claim v10 with a schema of its own. Skipping the number keeps the next step (v11) from
+    being mistaken as done on such a database."""
+
+
+def _v11_websub(db: Database) -> None:
+    """WebSub subscriptions (bot.store.websub): one current row per feed, plus rows being
+    unsubscribed. A table of this name from before v11 is not ours (the reverted v10 experiment):
+    it is dropped, and subscriptions are made again from the feeds' hub links at the next poll."""
+    db.executescript(
+        """
+        DROP TABLE IF EXISTS websub_subscriptions;
+        CREATE TABLE websub_subscriptions (
+            id INTEGER PRIMARY KEY,
+            feed_url TEXT NOT NULL,
+            hub TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,  -- the callback's path: unguessable, one per subscription
+            secret TEXT NOT NULL,        -- hub.secret: HMAC key of every push
+            state TEXT NOT NULL,         -- new | requested | verified | stale | expired | failed | unsubscribing
+            pending TEXT,                -- subscribe | unsubscribe: sent, its verification awaited
+            requested_at REAL,
+            verified_at REAL,
+            lease_seconds INTEGER,
+            lease_expires_at REAL,
+            last_push_at REAL,
+            pushes INTEGER NOT NULL DEFAULT 0,
+            bad_signatures INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL,
+            last_error TEXT
+        );
+        CREATE UNIQUE INDEX websub_current ON websub_subscriptions (feed_url) WHERE state != 'unsubscribing';
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
@@ -267,6 +305,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v7_poll_cycles,
     _v8_story_postings,
     _v9_search_index_follows_text_only,
+    _v10_reserved,
+    _v11_websub,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

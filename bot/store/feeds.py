@@ -93,6 +93,13 @@ def record_fetch(db: Database, url: str, outcome: FetchOutcome, *, now: float) -
             )  # fmt: skip
 
 
+def count_pushed_items(db: Database, url: str, new_items: int) -> None:
+    """Items a WebSub push brought count as seen from the feed, as a fetch's do."""
+    if new_items:
+        with transaction(db):
+            db.execute("UPDATE feeds SET items_seen = items_seen + ? WHERE url = ?", [new_items, url])
+
+
 def postpone(db: Database, urls: Iterable[str], next_fetch_at: float, note: str) -> None:
     """Retry soon without counting an error (used when our own network is down)."""
     with transaction(db):

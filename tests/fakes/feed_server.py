@@ -107,9 +107,15 @@ class FeedServer:
         return bool(spec.last_modified and request.headers.get("If-Modified-Since") == spec.last_modified)
 
 
-def rss(items: list[dict[str, str]], *, title: str = "Test feed") -> str:
-    """An RSS 2.0 document; each item dict may have title, link, guid, description, pubDate, source."""
-    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>{title}</title>']
+def rss(items: list[dict[str, str]], *, title: str = "Test feed", links: dict[str, str] | None = None) -> str:
+    """An RSS 2.0 document; each item dict may have title, link, guid, description, pubDate, source.
+    `links` adds channel-level <atom:link rel=... href=...> elements (WebSub's hub and self)."""
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>{title}</title>'
+    ]
+    for rel, href in (links or {}).items():
+        parts.append(f'<atom:link rel="{rel}" href="{href}"/>')
     for item in items:
         parts.append("<item>")
         for key in ("title", "link", "guid", "description", "pubDate"):

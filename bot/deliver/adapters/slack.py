@@ -475,8 +475,11 @@ def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: CIMultiDi
     return verifier.is_valid(text, stamp, signature)
 
 
-def slack_web_app(app: AsyncApp, signing_secret: str | None) -> web.Application:
-    """The HTTP-mode web app: POST /slack/events for `app`, GET /healthz for platform checks.
+def slack_web_app(
+    app: AsyncApp, signing_secret: str | None, *, add_routes: Callable[[web.Application], None] | None = None
+) -> web.Application:
+    """The HTTP-mode web app: POST /slack/events for `app`, GET /healthz for platform checks, and
+    whatever `add_routes` adds (the composition root mounts the WebSub callback here: one public port).
 
     Built on bot.net.inbound (body cap, 4xx for malformed input). The signature is checked here first,
     over the raw bytes, so an unsigned body is never parsed nor logged by Bolt; Bolt checks it again.
@@ -501,14 +504,21 @@ def slack_web_app(app: AsyncApp, signing_secret: str | None) -> web.Application:
     web_app = inbound_app(max_body=MAX_BODY)
     web_app.router.add_post(EVENTS_PATH, events)
     web_app.router.add_get("/healthz", healthz)
+    if add_routes is not None:
+        add_routes(web_app)
     return web_app
 
 
 async def run_slack_http(
-    app: AsyncApp, port: int, host: str = "0.0.0.0", *, signing_secret: str | None
+    app: AsyncApp,
+    port: int,
+    host: str = "0.0.0.0",
+    *,
+    signing_secret: str | None,
+    add_routes: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve `app` over HTTP on `host:port` at /slack/events (see `slack_web_app`) until cancelled."""
-    runner = web.AppRunner(slack_web_app(app, signing_secret))
+    runner = web.AppRunner(slack_web_app(app, signing_secret, add_routes=add_routes))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
