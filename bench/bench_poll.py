@@ -22,16 +22,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-import feedparser
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.feed_farm import make_feed
-from bot.app import Environment, build_bot
-from bot.deliver.adapters.console import ConsoleAlertSender
-from bot.store.db import checkpoint, checkpoint_off_loop
+# The parser workers are spawned processes, and a spawned process imports the script that started
+# it (as __mp_main__) before it runs anything. The bot started as `python -m bot` is spared that
+# (multiprocessing skips a package's __main__), so its workers load only the parser. Importing the
+# heavy modules here only when this file is the program keeps the workers measured as they run.
+if __name__ == "__main__":
+    import aiohttp
+    import feedparser
+    import yaml
+
+    from bench.feed_farm import make_feed
+    from bot.app import Environment, build_bot
+    from bot.deliver.adapters.console import ConsoleAlertSender
+    from bot.store.db import checkpoint, checkpoint_off_loop
 
 
 def free_port() -> int:
