@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -21,15 +24,39 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import Bot, new_scheduler
 from bot.config import Settings
 from bot.deliver.dispatch import Dispatcher
+from bot.errors import StoreError
 from bot.ops.health import run_health_server
 from bot.ops.notices import check_notices
 from bot.store.db import checkpoint, checkpoint_off_loop
+from bot.store.leases import SCHEDULER, Lease, hold_lease, release_lease, take_over
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
 CHECKPOINT_SECONDS = 10.0
 NOTICE_CHECK_SECONDS = 600  # dead feeds and silent rules are judged in hours and days
 WEBSUB_SECONDS = 60  # WebSub requests (new, renewals at 80% of a lease, retries) are sent within a minute
+# The scheduler lease: renewed at every poll and dispatch run (every few seconds), so it lapses only
+# when its holder has stopped; then a standby process takes over within this long.
+LEASE_SECONDS = 60.0
+
+
+def instance_name() -> str:
+    """host/pid/nonce: readable in logs and `status`, and on one host the pid says whether it still runs."""
+    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
+
+
+def _stopped_on_this_host(holder: str) -> bool:
+    host, _, rest = holder.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: a process of another user has that pid: it runs
+        return False
+    return False
 
 
 class Service:
@@ -49,14 +76,61 @@ class Service:
         self._stopping = False
         self.last_poll_at: float | None = None
         self.last_dispatch_at: float | None = None
+        self.instance = instance_name()
+        self.lease: Lease | None = (
+            None  # the scheduler lease as last seen: ours, or the process we stand by for
+        )
         self.dispatcher = Dispatcher(
             bot.db, bot.senders, clock=time.time, digest_after=bot.config.file_config().settings.digest_after
         )
         bot.pipeline.on_enqueued = self.wake_dispatch
 
+    @property
+    def leading(self) -> bool:
+        return self.lease is not None and self.lease.holder == self.instance
+
+    def take_lead(self) -> bool:
+        """Whether this process runs the periodic jobs now: it takes or renews the scheduler lease,
+        or stands by while another live process holds it (and says so in the log when that changes)."""
+        was_leading, before = self.leading, self.lease
+        now = time.time()
+        try:
+            lease = hold_lease(self.bot.db, SCHEDULER, self.instance, now=now, ttl=LEASE_SECONDS)
+            if lease.holder != self.instance and _stopped_on_this_host(lease.holder):
+                lease = take_over(
+                    self.bot.db,
+                    SCHEDULER,
+                    gone=lease.holder,
+                    holder=self.instance,
+                    now=now,
+                    ttl=LEASE_SECONDS,
+                )
+        except StoreError as error:
+            log.warning("scheduler lease: %s; skipping this run", error)
+            return False
+        self.lease = lease
+        if self.leading and not was_leading:
+            previous = f" from {before.holder}" if before is not None else ""
+            log.info("scheduling as %s%s", self.instance, previous)
+        elif not self.leading and (was_leading or before is None or before.holder != lease.holder):
+            log.warning(
+                "another process (%s) is polling and sending; this one (%s) answers commands and stands by"
+                " to take over if it stops", lease.holder, self.instance,
+            )  # fmt: skip
+        return self.leading
+
+    def heartbeat(self) -> tuple[float | None, float | None]:
+        """For /healthz: this process's last poll and dispatch while it leads; while it stands by, the
+        leader's last renewal, so a load balancer keeps a healthy standby that answers commands."""
+        if self.lease is not None and not self.leading and self.lease.expires_at > time.time():
+            return self.lease.renewed_at, self.lease.renewed_at
+        return self.last_poll_at, self.last_dispatch_at
+
     async def poll(self) -> None:
         # Cycles may overlap: one still waiting on a slow feed does not hold back the next tick, which
         # polls the other due feeds (the pipeline never fetches one feed twice at once).
+        if not self.take_lead():
+            return
         try:
             report = await self.bot.pipeline.run_cycle()
         except Exception:
@@ -81,6 +155,8 @@ class Service:
         async with self._dispatch_lock:
             if self._stopping:
                 return  # a round that was waiting for the lock does not start once stopping
+            if not self.take_lead():
+                return
             try:
                 report = await self.dispatcher.run_once()
             except Exception:
@@ -94,13 +170,15 @@ class Service:
                 )  # fmt: skip
 
     async def check_notices(self) -> None:
+        if not self.take_lead():
+            return
         try:
             await check_notices(self.bot.db, self.bot.config.effective(), self.bot.senders, self.bot.clock)
         except Exception:
             log.exception("notice check failed")  # the next run tries again
 
     async def websub(self) -> None:
-        if self.bot.websub is None:
+        if self.bot.websub is None or not self.take_lead():
             return
         try:
             await self.bot.websub.run_due()
@@ -118,7 +196,7 @@ class Service:
                 self.bot.db,
                 host=health.host,
                 port=port,
-                heartbeat=lambda: (self.last_poll_at, self.last_dispatch_at),
+                heartbeat=self.heartbeat,
                 stall_after=health.stall_after,
                 feeds=lambda: [feed.url for feed in self.bot.config.effective().feeds if feed.enabled],
             )
@@ -195,6 +273,9 @@ class Service:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STOP_GRACE_SECONDS):
                     await self._dispatch_lock.acquire()
+            if self.leading:  # a standby takes over at its next run, not at expiry
+                with contextlib.suppress(StoreError):
+                    release_lease(self.bot.db, SCHEDULER, self.instance)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)

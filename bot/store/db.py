@@ -295,6 +295,21 @@ def _v11_websub(db: Database) -> None:
     )
 
 
+def _v12_leases(db: Database) -> None:
+    """Leases (bot.store.leases): which of several processes sharing this database runs the periodic
+    jobs, until when."""
+    db.executescript(
+        """
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            renewed_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
@@ -307,6 +322,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v9_search_index_follows_text_only,
     _v10_reserved,
     _v11_websub,
+    _v12_leases,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
