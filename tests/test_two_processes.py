@@ -56,7 +56,7 @@ class BotProcess:
 
 async def until(condition, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
-    while not condition():  # noqa: ASYNC110
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.2)
 
