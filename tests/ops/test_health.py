@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from bot.ops.health import judge_health, run_health_server, start_health_server
 from bot.service import Service
 from bot.store import open_database
+from bot.store.leases import SCHEDULER, hold_lease, release_lease
 from tests.conftest import TestClock
 
 STALL = 900.0
@@ -257,3 +258,19 @@ async def test_service_serves_healthz_on_the_configured_port_and_reports_its_fir
 
 def samples_names(text: str) -> set[str]:
     return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+async def test_a_standby_process_reports_the_leaders_heartbeat_and_runs_no_jobs(config_dir, make_bot):
+    config_dir.write()
+    bot = make_bot(config_dir)
+    leader = hold_lease(bot.db, SCHEDULER, "other-host/4242/abc", now=time.time() - 5, ttl=60)
+    service = Service(bot)
+    await service.poll()
+    await service.dispatch()
+    assert not service.leading and service.last_poll_at is None and service.last_dispatch_at is None
+    assert service.heartbeat() == (leader.renewed_at, leader.renewed_at)  # healthy while the leader renews
+
+    release_lease(bot.db, SCHEDULER, "other-host/4242/abc")  # the leader stopped cleanly
+    await service.poll()
+    assert service.leading and service.last_poll_at is not None
+    assert service.heartbeat() == (service.last_poll_at, None)
