@@ -149,6 +149,7 @@ def _status(args: argparse.Namespace) -> int:
     from bot.app import open_store
     from bot.store.cycles import last_cycle
     from bot.store.feeds import feed_health
+    from bot.store.leases import SCHEDULER, current_lease
     from bot.store.outbox import channel_problems, queue_depth
 
     db, _ = open_store(_env())
@@ -169,6 +170,11 @@ def _status(args: argparse.Namespace) -> int:
     cycle = last_cycle(db)
     if cycle is not None:
         print(f"last poll cycle ({_when(cycle.finished_at)}): {cycle.summary()}")
+    lease = current_lease(db, SCHEDULER)
+    if lease is not None and lease.expires_at > now:
+        print(f"polling and sending: {lease.holder} (lease renewed {_when(lease.renewed_at)})")
+    else:
+        print("polling and sending: no running process (the scheduler lease is free)")
     for problem in channel_problems(db, now=now):
         print(
             f"delivery problem: {problem.platform} {problem.channel}: {problem.failed} failed,"

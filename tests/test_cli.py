@@ -196,6 +196,7 @@ async def test_the_cycle_report_is_what_poll_once_status_and_metrics_show(feed_s
     assert code == 0 and summary in out, out
     code, out, _ = await run_bot("status", env=env)
     assert code == 0 and f"): {summary}" in out and "last poll cycle (" in out, out
+    assert "polling and sending: no running process" in out, out  # poll --once takes no lease
     page = render_metrics_from_file(db, Snapshot(now=0)).decode()
     for sample in (
         'newsbot_last_cycle_feeds{outcome="polled"} 2.0',
