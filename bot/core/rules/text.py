@@ -69,6 +69,8 @@ _RUN = rf"{_LETTER}+(?:[{_combining_marks()}{_JOINERS}]{_LETTER}*)*"
 _WORD = re.compile(rf"{_RUN}(?:['’ʼ]{_RUN})*|\d+(?:[.,]\d+)*|[{_CJK}]")
 # The same tokens for pure-ASCII text (most items), with cheaper character classes.
 _ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*|[0-9]+(?:[.,][0-9]+)*")
+# The same again for lower-cased ASCII text: one range per class is the cheapest scan there is.
+_LOWER_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*|[0-9]+(?:[.,][0-9]+)*")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _APOSTROPHES = "'’ʼ"
 _POSSESSIVES = ("'s", "’s", "ʼs")
@@ -149,7 +151,15 @@ def _tokens(text: str) -> re.Pattern[str]:
 def _normalised(text: str) -> list[str]:
     """The normalised words of `prepare`d text; the hot path, so mostly C-level calls."""
     cached = _norm_cache.get
-    return [cached(raw) or normalise_word(raw) for raw in _tokens(text).findall(text)]
+    if not text.isascii():
+        return [cached(raw) or normalise_word(raw) for raw in _WORD.findall(text)]
+    # ASCII (most items): lower-cased first, which is all casefolding does to ASCII and gives the
+    # same words at the same places. Without an apostrophe or a comma each word is then already
+    # in its normal form (no possessive, no inner apostrophe, no thousands separator).
+    words = _LOWER_WORD.findall(text.lower())
+    if "'" not in text and "," not in text:
+        return words
+    return [cached(raw) or normalise_word(raw) for raw in words]
 
 
 def words_of(text: str) -> list[str]:
