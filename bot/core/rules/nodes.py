@@ -483,6 +483,52 @@ def share_results(roots: Iterable[Node]) -> None:
         node.shared = counts[node.key] > 1
 
 
+@dataclass(frozen=True)
+class Cue:
+    """Words (or wildcard heads) of which an item must hold at least one for a node to be true."""
+
+    words: frozenset[str]
+    heads: frozenset[str] = frozenset()
+
+    def absent(self, doc: Doc) -> bool:
+        if not self.words.isdisjoint(doc.vocab):
+            return False
+        return not self.heads or self.heads.isdisjoint(doc.heads)
+
+
+def cues(node: Node) -> list[Cue]:
+    """Cues that are all met in every item where `node` is true, for turning a whole rule down
+    with a few set tests before any of it is evaluated (most items match no rule). Every word of a
+    phrase and every operand of an AND or NEAR is needed, so their cues add up; an OR needs one
+    cue of one of its children, so it gets a single cue, the union of each child's smallest one
+    (a phrase's longest word).
+    NOT, and a wildcard shorter than HEAD letters, need nothing that a set test can see."""
+    if isinstance(node, Word | Phrase):
+        parts = node.parts if isinstance(node, Phrase) else (node.part,)
+        exact = sorted((p.text for p in parts if not p.prefix), key=len, reverse=True)  # rarest first
+        return [Cue(frozenset((word,))) for word in exact] + [
+            Cue(frozenset(), frozenset((p.head,))) for p in parts if p.head is not None
+        ]
+    if isinstance(node, Near):
+        return [cue for child in (node.first, *(c for _, c in node.rest)) for cue in cues(child)]
+    if isinstance(node, And):
+        return [cue for child in node.children for cue in cues(child)]
+    if isinstance(node, Or):
+        smallest: list[Cue] = []
+        for child in node.children:
+            found = cues(child)
+            if not found:
+                return []  # a child that needs nothing visible: neither does the OR
+            smallest.append(min(found, key=lambda cue: len(cue.words) + len(cue.heads)))
+        return [
+            Cue(
+                frozenset().union(*(c.words for c in smallest)),
+                frozenset().union(*(c.heads for c in smallest)),
+            )
+        ]
+    return []
+
+
 def _interned(key: str) -> str:
     """One string object per distinct key, so that a memo look-up compares by identity, not by
     the characters of a key that can run to thousands for a large OR group."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.core.model import RuleMatch
 from bot.core.rules.explain import RuleExplanation
-from bot.core.rules.nodes import Node, Span, share_results
+from bot.core.rules.nodes import Cue, Node, Span, cues, share_results
 from bot.core.rules.parser import parse
 from bot.core.rules.text import Doc
 from bot.errors import ConfigError, RuleError
@@ -35,8 +35,14 @@ class CompiledQuery:
 
     query: str
     root: Node
+    # Words the query cannot be true without (see `nodes.cues`): a few set tests turn most items
+    # down before the tree is evaluated. Empty: no such shortcut.
+    cues: tuple[Cue, ...] = ()
 
     def test(self, doc: Doc) -> bool:
+        for cue in self.cues:
+            if cue.absent(doc):
+                return False
         return self.root.test(doc)
 
     def terms(self, doc: Doc) -> tuple[str, ...]:
@@ -57,7 +63,7 @@ def compile_query(query: str) -> CompiledQuery:
     """Parse and validate one query; raises `RuleError` with the position and what was expected."""
     root = parse(query)
     share_results([root])
-    return CompiledQuery(query, root)
+    return CompiledQuery(query, root, tuple(dict.fromkeys(cues(root))))
 
 
 class RuleSet:
