@@ -32,6 +32,7 @@ def without_prechecks(node: Node) -> None:
             setattr(node, name, f"{name}{id(node)}")
     if isinstance(node, And):
         node.all_of = node.plain_words  # what the original subset test checked
+        node.one_of_each = ()
     if isinstance(node, Or):
         node.by_word, node.filed_words, node.unfiled = {}, frozenset(), list(node.others)
         node.by_head, node.filed_heads = {}, frozenset()

@@ -273,7 +273,7 @@ class Near(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         children = [self.first.explain(doc)] + [node.explain(doc) for _, node in self.rest]
         hits = self._hits(doc)
-        terms = tuple(dict.fromkeys(doc.surface(*p) for _, parts in hits[:MAX_COLLECTED] for p in parts))
+        terms = doc.surfaces(p for _, parts in hits[:MAX_COLLECTED] for p in parts)
         return ExplainNode(self.source, "near", bool(hits), terms, tuple(children))
 
 
@@ -311,12 +311,21 @@ class And(_Group):
         # Every child's `all_of` words (the plain words among them) are tested in one subset test.
         self.all_of = frozenset().union(*(child.all_of for child in children))
         self.one_of = _needs_one(self.all_of) or _fewest([child.one_of for child in children])
+        # Word lists the AND needs one word of each (an OR of words, a NEAR's operand): tested
+        # before any child is evaluated, so `(names) AND (topics)` stops at the missing list.
+        self.one_of_each = tuple(
+            cue.words for cue in dict.fromkeys(cues(self)) if not cue.heads and len(cue.words) > 1
+        )
         self.key = _interned("AND(" + ",".join(sorted(child.key for child in self.flat)) + ")")
         self.test_key, self.collect_key = _interned("?" + self.key), _interned("+" + self.key)
 
     def test(self, doc: Doc) -> bool:
-        if not self.all_of <= doc.vocab:
+        vocab = doc.vocab
+        if not self.all_of <= vocab:
             return False
+        for words in self.one_of_each:
+            if words.isdisjoint(vocab):
+                return False
         if not self.shared:
             return self._all(doc)
         found: bool | None = doc.memo.get(self.test_key)
@@ -554,7 +563,7 @@ def _fewest(choices: list[frozenset[str] | None]) -> frozenset[str] | None:
 
 def _surfaces(doc: Doc, spans: list[Span]) -> tuple[str, ...]:
     """The distinct texts of `spans`, as written in the item."""
-    return tuple(dict.fromkeys(doc.surface(s, e) for s, e in spans[:MAX_COLLECTED]))
+    return doc.surfaces(spans[:MAX_COLLECTED])
 
 
 def _collect_plain(words: frozenset[str], doc: Doc, out: list[Span]) -> None:

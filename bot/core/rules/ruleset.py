@@ -53,7 +53,7 @@ class CompiledQuery:
         for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
             if not kept or end > kept[-1][1]:  # a span inside one already kept adds nothing
                 kept.append((start, end))
-        return tuple(dict.fromkeys(doc.surface(s, e) for s, e in kept))
+        return doc.surfaces(kept)
 
     def matches(self, title: str, summary: str) -> bool:
         return self.test(Doc.of(title, summary))
