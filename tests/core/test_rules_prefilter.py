@@ -140,3 +140,13 @@ def test_a_query_is_turned_down_by_its_cues_only_when_it_cannot_be_true() -> Non
     assert not query.matches("deltas zeta", "eta")
     assert not compile_query("NOT alpha OR beta").cues  # NOT alpha needs no word
     assert not compile_query("al* OR beta").cues  # too short for a head
+
+
+def test_a_rule_set_turns_an_item_down_at_once_only_when_no_rule_can_fire() -> None:
+    rules = RuleSet.compile([RuleSpec("a", "alpha AND beta"), RuleSpec("b", '"gamma delta" OR epsil*')])
+    assert rules.match("beta", "") == []
+    assert [m.rule for m in rules.match("alpha beta", "gamma delta")] == ["a", "b"]
+    assert [m.rule for m in rules.match("x", "epsilons")] == ["b"]
+    # A rule that needs no word (NOT) can fire on any item: no shortcut for the set.
+    with_not = RuleSet.compile([RuleSpec("a", "alpha"), RuleSpec("n", "NOT alpha")])
+    assert [m.rule for m in with_not.match("nothing here", "")] == ["n"]

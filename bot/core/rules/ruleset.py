@@ -72,6 +72,18 @@ class RuleSet:
     def __init__(self, rules: list[tuple[RuleSpec, CompiledQuery]]) -> None:
         self._rules = rules
         self._enabled = [(spec.name, compiled) for spec, compiled in rules if spec.enabled]
+        # One cue for the whole set: a word of each rule's smallest cue. An item with none of them
+        # (most items of real feeds) fires no rule, which one set test tells (None: some rule
+        # has no cue, or no rule is enabled).
+        smallest = [
+            min(q.cues, key=lambda c: len(c.words) + len(c.heads)) for _, q in self._enabled if q.cues
+        ]
+        self._cue: Cue | None = None
+        if self._enabled and len(smallest) == len(self._enabled):
+            self._cue = Cue(
+                frozenset().union(*(c.words for c in smallest)),
+                frozenset().union(*(c.heads for c in smallest)),
+            )
         self.names: list[str] = [spec.name for spec, _ in rules]
         self.specs: list[RuleSpec] = [spec for spec, _ in rules]
 
@@ -93,6 +105,8 @@ class RuleSet:
     def match(self, title: str, summary: str) -> list[RuleMatch]:
         """The enabled rules that fire on the item, in spec order, with the terms that fired them."""
         doc = Doc.of(title, summary)
+        if self._cue is not None and self._cue.absent(doc):
+            return []
         return [RuleMatch(name, q.terms(doc)) for name, q in self._enabled if q.test(doc)]
 
     def explain(self, title: str, summary: str) -> list[RuleExplanation]:
