@@ -93,6 +93,9 @@ def test_prechecks_change_no_verdict_and_no_terms(query: str, title: str, summar
     assert verdicts(fast, title, summary) == verdicts(plain, title, summary)
     explained = RuleSet.compile([RuleSpec("r", query)]).explain(title, summary)[0]
     assert explained.matched == verdicts(fast, title, summary)[0]
+    # Through RuleSet.match, which also tries the set's own cue first.
+    matched = RuleSet.compile([RuleSpec("r", query)]).match(title, summary)
+    assert (bool(matched), matched[0].terms if matched else ()) == verdicts(plain, title, summary)
 
 
 @pytest.mark.slow

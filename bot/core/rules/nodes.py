@@ -11,8 +11,10 @@ knows at compile time words it cannot be true without (`all_of`, `one_of`), so a
 down by one subset test and an OR evaluates only the children filed under words the item has
 (wildcards under their first letters); nested ORs and ANDs are flattened into one; and results
 are kept per item under a key that reads the same for the same expression in any rule, so a word
-list that several rules share is looked for once. None of this changes a verdict or the reported
-terms (tests/core/test_rules_prefilter.py); `explain` still evaluates every sub-expression as written.
+list that several rules share is looked for once. Before any of that, a rule's `cues` (word sets it
+cannot be true without, one word of each) turn most items down with a few set tests. None of this
+changes a verdict or the reported terms (tests/core/test_rules_prefilter.py); `explain` still
+evaluates every sub-expression as written.
 """
 
 from __future__ import annotations
