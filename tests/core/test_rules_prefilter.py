@@ -1,4 +1,5 @@
-"""The shortcuts in bot.core.rules.nodes only skip work: the word pre-checks (`all_of` / `one_of`, an OR's
+"""The shortcuts in bot.core.rules.nodes only skip work: a query's cues (words it cannot be true
+without, tested before its tree), the word pre-checks (`all_of` / `one_of`, an OR's
 children filed by word or by a wildcard's first letters), the per-item results shared between nodes
 that read the same, and the flattening of nested ORs and ANDs. A rule matches the same items, with
 the same terms, as with every child evaluated and nothing shared, and as `explain` (which evaluates
@@ -7,6 +8,7 @@ the tree as written) says."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -30,6 +32,7 @@ def without_prechecks(node: Node) -> None:
             setattr(node, name, f"{name}{id(node)}")
     if isinstance(node, And):
         node.all_of = node.plain_words  # what the original subset test checked
+        node.one_of_each = ()
     if isinstance(node, Or):
         node.by_word, node.filed_words, node.unfiled = {}, frozenset(), list(node.others)
         node.by_head, node.filed_heads = {}, frozenset()
@@ -47,7 +50,7 @@ def without_prechecks(node: Node) -> None:
 def both(query: str) -> tuple[CompiledQuery, CompiledQuery]:
     plain = compile_query(query)
     without_prechecks(plain.root)
-    return compile_query(query), plain
+    return compile_query(query), replace(plain, cues=())
 
 
 def verdicts(query: CompiledQuery, title: str, summary: str) -> tuple[bool, tuple[str, ...]]:
@@ -57,7 +60,7 @@ def verdicts(query: CompiledQuery, title: str, summary: str) -> tuple[bool, tupl
 
 
 WORDS = ["alpha", "beta", "gamma", "delta", "alphabet", "ベゾス", "ファンド"]
-TERMS = [*WORDS, "al*", "gam*", '"alpha beta"', '"beta gam*"', '"ベゾス ファンド"', '"gamma"']
+TERMS = [*WORDS, "al*", "gam*", "alph*", '"alpha beta"', '"beta gam*"', '"ベゾス ファンド"', '"gamma"']
 
 
 @st.composite
@@ -90,6 +93,9 @@ def test_prechecks_change_no_verdict_and_no_terms(query: str, title: str, summar
     assert verdicts(fast, title, summary) == verdicts(plain, title, summary)
     explained = RuleSet.compile([RuleSpec("r", query)]).explain(title, summary)[0]
     assert explained.matched == verdicts(fast, title, summary)[0]
+    # Through RuleSet.match, which also tries the set's own cue first.
+    matched = RuleSet.compile([RuleSpec("r", query)]).match(title, summary)
+    assert (bool(matched), matched[0].terms if matched else ()) == verdicts(plain, title, summary)
 
 
 @pytest.mark.slow
@@ -125,3 +131,25 @@ def test_a_big_or_evaluates_only_the_children_whose_words_are_there() -> None:
     assert not query.matches("x", "y. epsilon")
     assert compile_query("(alpha OR beta) AND gamma").root.all_of == {"gamma"}
     assert compile_query('"alpha beta" NEAR/3 gamma').root.all_of == {"alpha", "beta", "gamma"}
+
+
+def test_a_query_is_turned_down_by_its_cues_only_when_it_cannot_be_true() -> None:
+    query = compile_query('(alpha OR "beta gamma" OR delta*) AND NOT epsilon AND zeta NEAR/2 eta')
+    cues = {(tuple(sorted(cue.words)), tuple(sorted(cue.heads))) for cue in query.cues}
+    # The OR: one cue from each child (a phrase's longest word, a wildcard's first four letters);
+    # NEAR and AND: every operand's; NOT: nothing.
+    assert cues == {(("alpha", "gamma"), ("delt",)), (("zeta",), ()), (("eta",), ())}
+    assert query.matches("deltas zeta eta", "")
+    assert not query.matches("deltas zeta", "eta")
+    assert not compile_query("NOT alpha OR beta").cues  # NOT alpha needs no word
+    assert not compile_query("al* OR beta").cues  # too short for a head
+
+
+def test_a_rule_set_turns_an_item_down_at_once_only_when_no_rule_can_fire() -> None:
+    rules = RuleSet.compile([RuleSpec("a", "alpha AND beta"), RuleSpec("b", '"gamma delta" OR epsil*')])
+    assert rules.match("beta", "") == []
+    assert [m.rule for m in rules.match("alpha beta", "gamma delta")] == ["a", "b"]
+    assert [m.rule for m in rules.match("x", "epsilons")] == ["b"]
+    # A rule that needs no word (NOT) can fire on any item: no shortcut for the set.
+    with_not = RuleSet.compile([RuleSpec("a", "alpha"), RuleSpec("n", "NOT alpha")])
+    assert [m.rule for m in with_not.match("nothing here", "")] == ["n"]

@@ -11,8 +11,10 @@ knows at compile time words it cannot be true without (`all_of`, `one_of`), so a
 down by one subset test and an OR evaluates only the children filed under words the item has
 (wildcards under their first letters); nested ORs and ANDs are flattened into one; and results
 are kept per item under a key that reads the same for the same expression in any rule, so a word
-list that several rules share is looked for once. None of this changes a verdict or the reported
-terms (tests/core/test_rules_prefilter.py); `explain` still evaluates every sub-expression as written.
+list that several rules share is looked for once. Before any of that, a rule's `cues` (word sets it
+cannot be true without, one word of each) turn most items down with a few set tests. None of this
+changes a verdict or the reported terms (tests/core/test_rules_prefilter.py); `explain` still
+evaluates every sub-expression as written.
 """
 
 from __future__ import annotations
@@ -273,7 +275,7 @@ class Near(Node):
     def explain(self, doc: Doc) -> ExplainNode:
         children = [self.first.explain(doc)] + [node.explain(doc) for _, node in self.rest]
         hits = self._hits(doc)
-        terms = tuple(dict.fromkeys(doc.surface(*p) for _, parts in hits[:MAX_COLLECTED] for p in parts))
+        terms = doc.surfaces(p for _, parts in hits[:MAX_COLLECTED] for p in parts)
         return ExplainNode(self.source, "near", bool(hits), terms, tuple(children))
 
 
@@ -311,12 +313,21 @@ class And(_Group):
         # Every child's `all_of` words (the plain words among them) are tested in one subset test.
         self.all_of = frozenset().union(*(child.all_of for child in children))
         self.one_of = _needs_one(self.all_of) or _fewest([child.one_of for child in children])
+        # Word lists the AND needs one word of each (an OR of words, a NEAR's operand): tested
+        # before any child is evaluated, so `(names) AND (topics)` stops at the missing list.
+        self.one_of_each = tuple(
+            cue.words for cue in dict.fromkeys(cues(self)) if not cue.heads and len(cue.words) > 1
+        )
         self.key = _interned("AND(" + ",".join(sorted(child.key for child in self.flat)) + ")")
         self.test_key, self.collect_key = _interned("?" + self.key), _interned("+" + self.key)
 
     def test(self, doc: Doc) -> bool:
-        if not self.all_of <= doc.vocab:
+        vocab = doc.vocab
+        if not self.all_of <= vocab:
             return False
+        for words in self.one_of_each:
+            if words.isdisjoint(vocab):
+                return False
         if not self.shared:
             return self._all(doc)
         found: bool | None = doc.memo.get(self.test_key)
@@ -483,6 +494,52 @@ def share_results(roots: Iterable[Node]) -> None:
         node.shared = counts[node.key] > 1
 
 
+@dataclass(frozen=True)
+class Cue:
+    """Words (or wildcard heads) of which an item must hold at least one for a node to be true."""
+
+    words: frozenset[str]
+    heads: frozenset[str] = frozenset()
+
+    def absent(self, doc: Doc) -> bool:
+        if not self.words.isdisjoint(doc.vocab):
+            return False
+        return not self.heads or self.heads.isdisjoint(doc.heads)
+
+
+def cues(node: Node) -> list[Cue]:
+    """Cues that are all met in every item where `node` is true, for turning a whole rule down
+    with a few set tests before any of it is evaluated (most items match no rule). Every word of a
+    phrase and every operand of an AND or NEAR is needed, so their cues add up; an OR needs one
+    cue of one of its children, so it gets a single cue, the union of each child's smallest one
+    (a phrase's longest word).
+    NOT, and a wildcard shorter than HEAD letters, need nothing that a set test can see."""
+    if isinstance(node, Word | Phrase):
+        parts = node.parts if isinstance(node, Phrase) else (node.part,)
+        exact = sorted((p.text for p in parts if not p.prefix), key=len, reverse=True)  # rarest first
+        return [Cue(frozenset((word,))) for word in exact] + [
+            Cue(frozenset(), frozenset((p.head,))) for p in parts if p.head is not None
+        ]
+    if isinstance(node, Near):
+        return [cue for child in (node.first, *(c for _, c in node.rest)) for cue in cues(child)]
+    if isinstance(node, And):
+        return [cue for child in node.children for cue in cues(child)]
+    if isinstance(node, Or):
+        smallest: list[Cue] = []
+        for child in node.children:
+            found = cues(child)
+            if not found:
+                return []  # a child that needs nothing visible: neither does the OR
+            smallest.append(min(found, key=lambda cue: len(cue.words) + len(cue.heads)))
+        return [
+            Cue(
+                frozenset().union(*(c.words for c in smallest)),
+                frozenset().union(*(c.heads for c in smallest)),
+            )
+        ]
+    return []
+
+
 def _interned(key: str) -> str:
     """One string object per distinct key, so that a memo look-up compares by identity, not by
     the characters of a key that can run to thousands for a large OR group."""
@@ -508,7 +565,7 @@ def _fewest(choices: list[frozenset[str] | None]) -> frozenset[str] | None:
 
 def _surfaces(doc: Doc, spans: list[Span]) -> tuple[str, ...]:
     """The distinct texts of `spans`, as written in the item."""
-    return tuple(dict.fromkeys(doc.surface(s, e) for s, e in spans[:MAX_COLLECTED]))
+    return doc.surfaces(spans[:MAX_COLLECTED])
 
 
 def _collect_plain(words: frozenset[str], doc: Doc, out: list[Span]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.core.model import RuleMatch
 from bot.core.rules.explain import RuleExplanation
-from bot.core.rules.nodes import Node, Span, share_results
+from bot.core.rules.nodes import Cue, Node, Span, cues, share_results
 from bot.core.rules.parser import parse
 from bot.core.rules.text import Doc
 from bot.errors import ConfigError, RuleError
@@ -35,8 +35,14 @@ class CompiledQuery:
 
     query: str
     root: Node
+    # Words the query cannot be true without (see `nodes.cues`): a few set tests turn most items
+    # down before the tree is evaluated. Empty: no such shortcut.
+    cues: tuple[Cue, ...] = ()
 
     def test(self, doc: Doc) -> bool:
+        for cue in self.cues:
+            if cue.absent(doc):
+                return False
         return self.root.test(doc)
 
     def terms(self, doc: Doc) -> tuple[str, ...]:
@@ -47,7 +53,7 @@ class CompiledQuery:
         for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
             if not kept or end > kept[-1][1]:  # a span inside one already kept adds nothing
                 kept.append((start, end))
-        return tuple(dict.fromkeys(doc.surface(s, e) for s, e in kept))
+        return doc.surfaces(kept)
 
     def matches(self, title: str, summary: str) -> bool:
         return self.test(Doc.of(title, summary))
@@ -57,7 +63,7 @@ def compile_query(query: str) -> CompiledQuery:
     """Parse and validate one query; raises `RuleError` with the position and what was expected."""
     root = parse(query)
     share_results([root])
-    return CompiledQuery(query, root)
+    return CompiledQuery(query, root, tuple(dict.fromkeys(cues(root))))
 
 
 class RuleSet:
@@ -66,6 +72,18 @@ class RuleSet:
     def __init__(self, rules: list[tuple[RuleSpec, CompiledQuery]]) -> None:
         self._rules = rules
         self._enabled = [(spec.name, compiled) for spec, compiled in rules if spec.enabled]
+        # One cue for the whole set: a word of each rule's smallest cue. An item with none of them
+        # (most items of real feeds) fires no rule, which one set test tells (None: some rule
+        # has no cue, or no rule is enabled).
+        smallest = [
+            min(q.cues, key=lambda c: len(c.words) + len(c.heads)) for _, q in self._enabled if q.cues
+        ]
+        self._cue: Cue | None = None
+        if self._enabled and len(smallest) == len(self._enabled):
+            self._cue = Cue(
+                frozenset().union(*(c.words for c in smallest)),
+                frozenset().union(*(c.heads for c in smallest)),
+            )
         self.names: list[str] = [spec.name for spec, _ in rules]
         self.specs: list[RuleSpec] = [spec for spec, _ in rules]
 
@@ -87,6 +105,8 @@ class RuleSet:
     def match(self, title: str, summary: str) -> list[RuleMatch]:
         """The enabled rules that fire on the item, in spec order, with the terms that fired them."""
         doc = Doc.of(title, summary)
+        if self._cue is not None and self._cue.absent(doc):
+            return []
         return [RuleMatch(name, q.terms(doc)) for name, q in self._enabled if q.test(doc)]
 
     def explain(self, title: str, summary: str) -> list[RuleExplanation]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
@@ -69,6 +70,8 @@ _RUN = rf"{_LETTER}+(?:[{_combining_marks()}{_JOINERS}]{_LETTER}*)*"
 _WORD = re.compile(rf"{_RUN}(?:['’ʼ]{_RUN})*|\d+(?:[.,]\d+)*|[{_CJK}]")
 # The same tokens for pure-ASCII text (most items), with cheaper character classes.
 _ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*|[0-9]+(?:[.,][0-9]+)*")
+# The same again for lower-cased ASCII text: one range per class is the cheapest scan there is.
+_LOWER_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*|[0-9]+(?:[.,][0-9]+)*")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _APOSTROPHES = "'’ʼ"
 _POSSESSIVES = ("'s", "’s", "ʼs")
@@ -149,7 +152,22 @@ def _tokens(text: str) -> re.Pattern[str]:
 def _normalised(text: str) -> list[str]:
     """The normalised words of `prepare`d text; the hot path, so mostly C-level calls."""
     cached = _norm_cache.get
-    return [cached(raw) or normalise_word(raw) for raw in _tokens(text).findall(text)]
+    if not text.isascii():
+        return [cached(raw) or normalise_word(raw) for raw in _WORD.findall(text)]
+    # ASCII (most items): lower-cased first, which is all casefolding does to ASCII and gives the
+    # same words at the same places. Without an apostrophe or a comma each word is then already
+    # in its normal form (no possessive, no inner apostrophe, no thousands separator).
+    words = _LOWER_WORD.findall(text.lower())
+    if "'" not in text and "," not in text:
+        return words
+    return [cached(raw) or normalise_word(raw) for raw in words]
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """The character span of each word `_normalised` finds in `prepare`d text, in order."""
+    if text.isascii():  # lower-casing ASCII keeps every offset
+        return [m.span() for m in _LOWER_WORD.finditer(text.lower())]
+    return [m.span() for m in _WORD.finditer(text)]
 
 
 def words_of(text: str) -> list[str]:
@@ -341,9 +359,7 @@ class Doc:
     def spans(self) -> list[tuple[int, int]]:
         """Each position's character span in its field's (prepared) text; (0, 0) for the separator."""
         if self._spans is None:
-            title = [m.span() for m in _tokens(self.title).finditer(self.title)]
-            summary = [m.span() for m in _tokens(self.summary).finditer(self.summary)]
-            self._spans = [*title, (0, 0), *summary]
+            self._spans = [*_word_spans(self.title), (0, 0), *_word_spans(self.summary)]
         return self._spans
 
     @property
@@ -400,12 +416,21 @@ class Doc:
         Cut from the original text when preparing it kept every offset (full-width "１０００億" is
         reported as written, not folded); from the prepared text when NFC had to recompose it.
         """
+        return self.surfaces(((start, end),))[0]
+
+    def surfaces(self, spans: Iterable[tuple[int, int]]) -> tuple[str, ...]:
+        """The distinct `surface`s of token spans, in the order given."""
         if self._shown is None:
             raw_title, raw_summary = self._raw
             self._shown = (
                 raw_title if _keeps_offsets(raw_title) else self.title,
                 raw_summary if _keeps_offsets(raw_summary) else self.summary,
             )
-        text = self._shown[0] if start < self.boundary else self._shown[1]
-        spans = self.spans
-        return text[spans[start][0] : spans[end][1]]
+        title, summary = self._shown
+        chars, boundary = self.spans, self.boundary
+        return tuple(
+            dict.fromkeys(
+                (title if start < boundary else summary)[chars[start][0] : chars[end][1]]
+                for start, end in spans
+            )
+        )
