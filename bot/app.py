@@ -30,11 +30,12 @@ from bot.core.routing import Reachable
 from bot.core.rules import RuleSet, RuleSpec
 from bot.deliver.adapters.console import ConsoleAlertSender
 from bot.errors import ConfigError
+from bot.net.inbound import Mount, run_public_server
 from bot.poll.feed_check import make_feed_validator
 from bot.poll.fetch import FeedHttpClient
 from bot.poll.parse_pool import ParsePool
 from bot.poll.pipeline import Pipeline
-from bot.poll.websub import WebSubscriber, run_websub_server
+from bot.poll.websub import WebSubscriber
 from bot.store import open_database
 from bot.store.overrides import apply_overrides
 
@@ -281,22 +282,28 @@ def build_command_core(bot: Bot, reachable: Reachable) -> CommandCore:
     )
 
 
+# The public server's body cap: Slack's requests (WebSub pushes are read with their own).
+PUBLIC_MAX_BODY = 256 * 1024
+
+
 async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False) -> list[Listener]:
-    """Add a sender for each platform whose credentials are set; return listeners to run (slash commands)."""
+    """Add a sender for each platform whose credentials are set; return listeners to run (slash
+    commands, and the one public web server on $PORT when something is to be reached there: Slack
+    HTTP mode, the WebSub callback)."""
     env = bot.env
     config = bot.config.effective()
     settings = config.settings
     listeners: list[Listener] = []
+    public: list[Mount] = []  # routes of the public web server
     core = bot.commands if listen else None
-    websub_served = False  # whether Slack's HTTP-mode server carries the WebSub callback
 
     if env.slack_bot_token:
         from bot.deliver.adapters.slack import (
             SlackAlertSender,
             build_slack_app,
             make_slack_client,
-            run_slack_http,
             run_slack_socket_mode,
+            slack_routes,
         )
 
         client = make_slack_client(env.slack_bot_token, env.slack_api_url)  # one client: alerts and commands
@@ -312,10 +319,7 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
                 token = env.slack_app_token
                 listeners.append(lambda: run_slack_socket_mode(app, token))
             else:
-                port, secret = env.port, env.slack_signing_secret
-                mount = bot.websub.add_routes if bot.websub is not None else None
-                listeners.append(lambda: run_slack_http(app, port, signing_secret=secret, add_routes=mount))
-                websub_served = True
+                public.append(slack_routes(app, env.slack_signing_secret))
 
     has_webhook_route = any(
         route.platform == "discord" and route.channel.startswith("http") for route in config.routes
@@ -351,9 +355,11 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
                 )
             )
     websub = bot.websub
-    if listen and websub is not None and not websub_served:
-        port = env.port  # the callback needs a public port: $PORT, as Slack's HTTP mode would use
-        listeners.append(lambda: run_websub_server(websub, "0.0.0.0", port))
+    if websub is not None:
+        public.append(websub.add_routes)
+    if listen and public:
+        port = env.port
+        listeners.append(lambda: run_public_server(public, "0.0.0.0", port, max_body=PUBLIC_MAX_BODY))
     return listeners
 
 
