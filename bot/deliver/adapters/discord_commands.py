@@ -7,6 +7,9 @@ CommandRequest, and the Reply is rendered as embeds. Who may run admin subcomman
 decision; this module only passes the platform's hint (discord_slash.AdminHint: Manage Server,
 Administrator, or a configured admin role). Nothing here parses arguments or checks them beyond
 what Discord's option types already do.
+
+The Group defined here is also what is registered with Discord (`NewsBotClient.setup_hook`), for
+both paths: `sync_discord_commands` registers it over REST alone when the HTTP endpoint answers.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "build_command_tree",
     "command_line",
     "run_discord_gateway",
+    "sync_discord_commands",
 ]
 log = logging.getLogger(__name__)
 
@@ -256,3 +260,42 @@ async def run_discord_gateway(
         except discord.LoginFailure:
             message = "Discord rejected DISCORD_BOT_TOKEN (401)"
             raise DeliveryError(message, retryable=False, code="invalid_token") from None
+
+
+async def sync_discord_commands(
+    token: str,
+    handle_command: CommandHandler,
+    *,
+    guild_ids: Collection[int] = (),
+    sync_global: bool = False,
+    **tree_options: Any,
+) -> None:
+    """Register the /news Group with Discord over REST (log in, sync, close), with no gateway
+    connection: for when the HTTP interactions endpoint answers the commands.
+
+    The same Group and the same guild or global sync as the gateway path. A failure is logged,
+    not raised: the commands registered before keep working, and alerts do not depend on this.
+    """
+    client = NewsBotClient(handle_command, guild_ids=guild_ids, sync_global=sync_global, **tree_options)
+    expected = _EndpointIsExpected()
+    discord_log = logging.getLogger("discord.client")
+    discord_log.addFilter(expected)
+    try:
+        async with client:
+            await client.login(token)  # REST only; setup_hook syncs
+    except discord.LoginFailure:
+        log.error("Discord rejected DISCORD_BOT_TOKEN (401): /news was not registered")
+    except discord.HTTPException as exc:
+        log.warning("Discord command sync failed: HTTP %s %s", exc.status, exc.code)
+    except Exception as exc:  # network trouble: the earlier registration stays in force
+        log.warning("Discord command sync failed: %s", type(exc).__name__)
+    finally:
+        discord_log.removeFilter(expected)
+
+
+class _EndpointIsExpected(logging.Filter):
+    """discord.py warns at login that an app with an Interactions Endpoint URL gets no commands over
+    the gateway; when the endpoint is what answers them, that is the point, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "interaction endpoint URL" not in record.getMessage()
