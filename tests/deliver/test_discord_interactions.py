@@ -22,6 +22,8 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from bot.core.model import CommandRequest, Reply, ReplyEntry
 from bot.deliver.adapters.discord import build_command_tree, set_discord_api_url
@@ -416,6 +418,7 @@ async def test_a_stale_or_future_timestamp_is_401_even_when_correctly_signed(
         b'{"type": 2, "application_id": "424242424242424242", "token": "t", "data": {"name": "news"}}',
         b'{"type": 2, "application_id": "424242424242424242", "token": "../../x", "data": {}}',
         b'{"type": 4, "data": {"name": "news", "options": "x"}}',
+        b"[" * 100_000,  # deeper than json.loads can go
     ],
 )
 async def test_a_signed_body_that_is_no_interaction_is_400_not_500(
@@ -516,3 +519,57 @@ async def test_a_service_with_a_malformed_public_key_does_not_start(
     with pytest.raises(ConfigError, match="DISCORD_PUBLIC_KEY"):
         await open_bot(env, Connect.SERVICE)
     assert Environment.from_env({"DISCORD_PUBLIC_KEY": "ab" * 32}).discord_public_key == "ab" * 32
+
+
+@pytest.fixture
+def started() -> dict[str, Endpoint]:
+    return {}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+FIELDS = ("type", "application_id", "token", "data", "member", "user", "channel_id", "channel")
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_fuzzed_signed_interactions_never_get_a_5xx_or_a_traceback(
+    serve: Any,
+    signer: Signer,
+    fake: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
+    data: st.DataObject,
+    started: dict[str, Endpoint],
+) -> None:
+    """Signed, so past the door: whatever an interaction holds, the answer is 2xx or 400."""
+    caplog.set_level(logging.DEBUG)
+    if "server" not in started:  # one server for every example (the fixtures are shared)
+        started["server"] = await serve(RecordingHandler())
+    server = started["server"]
+    payload: Any = interaction_payload(fake, "latest", {"n": 3}, kind=data.draw(st.sampled_from([1, 2, 4])))
+    how = data.draw(st.sampled_from(["fields", "options", "anything"]), label="how")
+    if how == "fields":
+        for name in data.draw(st.lists(st.sampled_from(FIELDS), max_size=3), label="fields"):
+            payload[name] = data.draw(JSON, label=name)
+    elif how == "options":
+        payload["data"]["options"][0]["options"] = data.draw(JSON, label="options")
+    else:
+        payload = data.draw(JSON, label="payload")
+    body = json.dumps(payload).encode()
+
+    status, _ = await server.post(body, signer.headers(body))
+    await server.settle()
+
+    event(f"HTTP {status}")  # --hypothesis-show-statistics: how many got past the checks
+    assert status in (200, 400)
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    caplog.clear()

@@ -329,7 +329,7 @@ def reply_message(reply: Reply) -> dict[str, Any]:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except ValueError:  # not UTF-8 or not JSON
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested deeper than Python goes
         raise _BadInteraction("the body is not JSON") from None
     if not isinstance(payload, dict):
         raise _BadInteraction("the body is not a JSON object")
