@@ -30,11 +30,12 @@ from bot.core.routing import Reachable
 from bot.core.rules import RuleSet, RuleSpec
 from bot.deliver.adapters.console import ConsoleAlertSender
 from bot.errors import ConfigError
+from bot.net.inbound import Mount, run_public_server
 from bot.poll.feed_check import make_feed_validator
 from bot.poll.fetch import FeedHttpClient
 from bot.poll.parse_pool import ParsePool
 from bot.poll.pipeline import Pipeline
-from bot.poll.websub import WebSubscriber, run_websub_server
+from bot.poll.websub import WebSubscriber
 from bot.store import open_database
 from bot.store.overrides import apply_overrides
 
@@ -54,6 +55,7 @@ class Environment:
     discord_bot_token: str | None = None
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    discord_public_key: str | None = None  # answer /news at the HTTP interactions endpoint, not the gateway
     port: int = 3000
     log_level: str | None = None  # LOG_LEVEL; None: INFO
 
@@ -90,6 +92,7 @@ class Environment:
             discord_bot_token=env.get("DISCORD_BOT_TOKEN") or None,
             discord_api_url=env.get("DISCORD_API_URL") or None,
             discord_gateway_url=env.get("DISCORD_GATEWAY_URL") or None,
+            discord_public_key=env.get("DISCORD_PUBLIC_KEY") or None,
             port=int(env.get("PORT") or 3000),
             log_level=env.get("LOG_LEVEL") or None,
         )
@@ -281,22 +284,28 @@ def build_command_core(bot: Bot, reachable: Reachable) -> CommandCore:
     )
 
 
+# The public server's body cap: Slack's and Discord's requests (WebSub pushes are read with their own).
+PUBLIC_MAX_BODY = 256 * 1024
+
+
 async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False) -> list[Listener]:
-    """Add a sender for each platform whose credentials are set; return listeners to run (slash commands)."""
+    """Add a sender for each platform whose credentials are set; return listeners to run (slash
+    commands, and the one public web server on $PORT when something is to be reached there: Slack
+    HTTP mode, the Discord interactions endpoint, the WebSub callback)."""
     env = bot.env
     config = bot.config.effective()
     settings = config.settings
     listeners: list[Listener] = []
+    public: list[Mount] = []  # routes of the public web server
     core = bot.commands if listen else None
-    websub_served = False  # whether Slack's HTTP-mode server carries the WebSub callback
 
     if env.slack_bot_token:
         from bot.deliver.adapters.slack import (
             SlackAlertSender,
             build_slack_app,
             make_slack_client,
-            run_slack_http,
             run_slack_socket_mode,
+            slack_routes,
         )
 
         client = make_slack_client(env.slack_bot_token, env.slack_api_url)  # one client: alerts and commands
@@ -312,10 +321,7 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
                 token = env.slack_app_token
                 listeners.append(lambda: run_slack_socket_mode(app, token))
             else:
-                port, secret = env.port, env.slack_signing_secret
-                mount = bot.websub.add_routes if bot.websub is not None else None
-                listeners.append(lambda: run_slack_http(app, port, signing_secret=secret, add_routes=mount))
-                websub_served = True
+                public.append(slack_routes(app, env.slack_signing_secret))
 
     has_webhook_route = any(
         route.platform == "discord" and route.channel.startswith("http") for route in config.routes
@@ -333,28 +339,65 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
         sender = DiscordAlertSender(token=env.discord_bot_token, rule_colors=colors)
         await sender.start()
         bot.senders["discord"] = sender
-        if core is not None and env.discord_bot_token:
-            from bot.deliver.adapters.discord_commands import run_discord_gateway
+    if core is not None and (env.discord_public_key or env.discord_bot_token):
+        public.extend(discord_commands(env, settings, core, listeners))
+    websub = bot.websub
+    if websub is not None:
+        public.append(websub.add_routes)
+    if listen and public:
+        port = env.port
+        listeners.append(lambda: run_public_server(public, "0.0.0.0", port, max_body=PUBLIC_MAX_BODY))
+    return listeners
 
-            token = env.discord_bot_token
-            guilds = [int(guild) for guild in settings.discord_guilds]
-            roles = [int(role) for role in settings.admins.discord_roles]
+
+def discord_commands(
+    env: Environment, settings: Settings, core: CommandCore, listeners: list[Listener]
+) -> list[Mount]:
+    """/news on Discord: with DISCORD_PUBLIC_KEY, at the HTTP interactions endpoint (returned, to be
+    mounted on the public server; the bot token, if set, only registers the commands at start, over
+    REST); otherwise over the bot's gateway connection (a listener)."""
+    from bot.deliver.adapters.discord_commands import run_discord_gateway, sync_discord_commands
+
+    token = env.discord_bot_token
+    guilds = [int(guild) for guild in settings.discord_guilds]
+    roles = [int(role) for role in settings.admins.discord_roles]
+    manage_server = settings.admins.discord_manage_server
+    if env.discord_public_key:
+        from bot.deliver.adapters.discord_interactions import DiscordInteractions, load_public_key
+
+        try:
+            key = load_public_key(env.discord_public_key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if token:
             listeners.append(
-                lambda: run_discord_gateway(
-                    token,
-                    core.handle,
-                    guild_ids=guilds,
-                    group_name=settings.command_name,
-                    admin_role_ids=roles,
-                    manage_server_is_admin=settings.admins.discord_manage_server,
-                    name_lookup=core.names,
+                lambda: sync_discord_commands(
+                    token, core.handle, guild_ids=guilds, group_name=settings.command_name
                 )
             )
-    websub = bot.websub
-    if listen and websub is not None and not websub_served:
-        port = env.port  # the callback needs a public port: $PORT, as Slack's HTTP mode would use
-        listeners.append(lambda: run_websub_server(websub, "0.0.0.0", port))
-    return listeners
+        endpoint = DiscordInteractions(
+            key,
+            core.handle,
+            group_name=settings.command_name,
+            admin_role_ids=roles,
+            manage_server_is_admin=manage_server,
+            name_lookup=core.names,
+            api_url=env.discord_api_url,
+        )
+        return [endpoint.add_routes]
+    assert token is not None
+    listeners.append(
+        lambda: run_discord_gateway(
+            token,
+            core.handle,
+            guild_ids=guilds,
+            group_name=settings.command_name,
+            admin_role_ids=roles,
+            manage_server_is_admin=manage_server,
+            name_lookup=core.names,
+        )
+    )
+    return []
 
 
 def open_store(env: Environment) -> tuple[Database, ConfigSource]:

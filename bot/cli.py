@@ -48,9 +48,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the service (scheduler and every configured adapter)")
     run.add_argument(
-        "--slack-http",
+        "--http",
+        "--slack-http",  # its first name, still accepted
+        dest="slack_http",
         action="store_true",
-        help="answer Slack over HTTP on $PORT even if SLACK_APP_TOKEN is set",
+        help="answer Slack over HTTP on $PORT even if SLACK_APP_TOKEN is set (Discord is answered "
+        "over HTTP on $PORT whenever DISCORD_PUBLIC_KEY is set)",
     )
     run.set_defaults(handler=_run)
     poll = sub.add_parser("poll", help="run poll cycles by hand")

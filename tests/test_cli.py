@@ -205,3 +205,11 @@ async def test_the_cycle_report_is_what_poll_once_status_and_metrics_show(feed_s
         'newsbot_last_cycle_items{kind="matched"} 1.0',
     ):
         assert sample in page, page
+
+
+def test_run_takes_http_and_still_its_first_name_slack_http():
+    from bot.cli import _parser
+
+    assert _parser().parse_args(["run", "--http"]).slack_http is True
+    assert _parser().parse_args(["run", "--slack-http"]).slack_http is True
+    assert _parser().parse_args(["run"]).slack_http is False

@@ -13,7 +13,7 @@ BOT = Path(__file__).resolve().parents[1] / "bot"
 ROOT = BOT / "app.py"
 BUILT_ONLY_BY_THE_ROOT = {
     "FeedHttpClient", "ParsePool", "open_database", "AsyncIOScheduler", "CommandCore", "SlackAlertSender",
-    "DiscordAlertSender", "make_slack_client", "make_feed_validator", "ConfigSource",
+    "DiscordAlertSender", "DiscordInteractions", "make_slack_client", "make_feed_validator", "ConfigSource",
 }  # fmt: skip
 
 

@@ -138,3 +138,82 @@ async def test_service_in_slack_http_mode_answers_signed_slash_commands_from_the
     help_text, refusal = json.dumps(answers[0]), json.dumps(answers[1])
     assert "latest" in help_text and answers[0]["response_type"] == "ephemeral"
     assert "admin" in refusal.lower()
+
+
+async def test_service_answers_discord_at_the_http_endpoint_without_a_gateway_beside_slack_on_one_port(
+    feed_server, config_dir, tmp_path
+):
+    from tests.deliver.test_discord_interactions import Signer
+    from tests.deliver.test_slack_app import command_body, post_signed
+    from tests.fakes.discord_api import GUILD, interaction_payload
+
+    slack = await FakeSlackAPI().start()
+    discord = FakeDiscord(channels={CHANNEL})
+    discord_api = await discord.start()
+    signer = Signer()
+    config_dir.write(
+        feeds=[{"url": feed_server.serve("/feed.xml", rss([]))}],
+        settings={"discord_guilds": [str(GUILD)], "admins": {"discord_manage_server": True}},
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(
+        BOT_CONFIG=str(config_dir.path), BOT_DB=str(tmp_path / "bot.db"), PORT=str(port),
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url, SLACK_SIGNING_SECRET="service-secret",
+        DISCORD_BOT_TOKEN="test-bot-token", DISCORD_API_URL=discord_api, DISCORD_GATEWAY_URL=discord.gateway_url,
+        DISCORD_PUBLIC_KEY=signer.public_hex,
+    )  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/discord/interactions"
+
+    async def post(payload: dict) -> tuple[int, object]:  # type: ignore[type-arg]
+        import aiohttp
+
+        body = json.dumps(payload).encode()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, data=body, headers=signer.headers(body)) as response,
+        ):
+            return response.status, await response.json(content_type=None)
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait for the public server
+            try:
+                status, answer = await post({"id": "1", "application_id": "424242424242424242", "type": 1})
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the public HTTP server never came up"
+                await asyncio.sleep(0.2)
+        assert (status, answer) == (200, {"type": 1})
+        status, answer = await post(
+            interaction_payload(discord, "rules", {"action": "list"}, permissions=1 << 5)
+        )
+        assert (status, answer) == (200, {"type": 5, "data": {"flags": 64}})
+        status, answer = await post(
+            interaction_payload(discord, "rules", {"action": "remove", "args": "bajaj"})
+        )
+        assert status == 200
+        status, _ = await post_signed(
+            f"http://127.0.0.1:{port}/slack/events", command_body(slack, "help"), secret="service-secret"
+        )
+        assert status == 200  # Slack HTTP mode on the same port
+        await wait_until(lambda: len(discord.of_kind("original")) == 2 and discord.synced, 15)
+        await slack.wait_for_responses(1, seconds=15)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        await slack.close()
+        await discord.close()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    listing, refusal = (json.dumps(m.payload) for m in discord.of_kind("original"))
+    assert "prometheus" in listing and "Only admins" not in listing
+    assert "Only admins can use rules remove." in refusal
+    assert not any(path == "/gateway" for _, path, _ in discord.requests)  # no gateway connection
+    assert set(discord.synced) == {str(GUILD)}  # /news registered over REST at start
+    assert "interaction-token" not in stderr.decode() and "test-bot-token" not in stderr.decode()

@@ -1,5 +1,6 @@
-"""The door of every HTTP server the bot runs (Slack HTTP mode, the operator's /healthz and /metrics):
-build each one with `inbound_app`, so whatever anyone on the network sends gets a 4xx, never a 500,
+"""The door of every HTTP server the bot runs (the public server on $PORT, which carries Slack HTTP
+mode, the Discord interactions endpoint and the WebSub callback, see `public_app`; the operator's
+/healthz and /metrics): build each one with `inbound_app`, so whatever anyone on the network sends gets a 4xx, never a 500,
 and never a traceback in the log.
 
 - a body over `max_body` bytes: 413 (aiohttp's own cap, checked while the body is read);
@@ -18,9 +19,10 @@ Anything else a handler raises is a bug of ours: aiohttp answers 500 and logs th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import hdrs, web, web_urldispatcher
 from aiohttp.http import HttpVersion11
@@ -100,3 +102,48 @@ def inbound_app(*, max_body: int) -> web.Application:
     _quiet_parse_errors()
     web_urldispatcher._default_expect_handler = _expect_continue
     return web.Application(client_max_size=max_body, middlewares=[refuse_malformed])
+
+
+Mount = Callable[[web.Application], None]  # adds one service's routes to the public app
+
+
+def public_app(mounts: Sequence[Mount], *, max_body: int) -> web.Application:
+    """The bot's one public web app (on $PORT): `inbound_app`, GET /healthz for the platform's or
+    load balancer's checks, and each mount's routes (Slack HTTP mode, the Discord interactions
+    endpoint, the WebSub callback)."""
+    app = inbound_app(max_body=max_body)
+    app.router.add_get("/healthz", _ok)
+    for mount in mounts:
+        mount(app)
+    return app
+
+
+async def _ok(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def start_public_server(
+    mounts: Sequence[Mount], host: str, port: int, *, max_body: int
+) -> tuple[web.AppRunner, int]:
+    """Start serving `public_app(mounts)`; returns the runner (`cleanup()` stops it) and the bound
+    port. No access log: a WebSub callback's path holds its token."""
+    runner = web.AppRunner(public_app(mounts, max_body=max_body), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    addresses = runner.addresses
+    return runner, int(addresses[0][1]) if addresses else port
+
+
+async def run_public_server(mounts: Sequence[Mount], host: str, port: int, *, max_body: int) -> None:
+    """Serve `public_app(mounts)` on `host:port` until cancelled."""
+    runner, bound = await start_public_server(mounts, host, port, max_body=max_body)
+    paths = sorted({resource.canonical for resource in runner.app.router.resources()})
+    log.info("public HTTP server listening on %s:%d: %s", host, bound, ", ".join(paths))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

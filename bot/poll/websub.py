@@ -2,8 +2,9 @@
 intent, take signed pushes into the poll pipeline, renew leases, retry failed subscriptions.
 
 On only when `websub.public_url` is set. The hub reaches the bot at `<public_url>/websub/<token>`,
-one unguessable token per subscription, served on $PORT (bot.app mounts the routes on Slack's HTTP
-mode server when it runs, else runs them on a small server of their own). Everything a hub or a
+one unguessable token per subscription, served on $PORT (bot.app mounts the routes on the bot's one
+public web server, bot.net.inbound.public_app; `websub_app` serves them alone, for tests and the
+bench). Everything a hub or a
 feed says is untrusted:
 
 - the hub URL comes from feed text, so a subscribe request goes through the feed HTTP client and its
@@ -268,7 +269,7 @@ async def read_capped(request: web.Request, max_bytes: int) -> bytes | None:
 
 
 def websub_app(subscriber: WebSubscriber) -> web.Application:
-    """A server of its own for the callback, when Slack's HTTP mode is not running on $PORT."""
+    """A server of the callback alone (tests and the bench; the service mounts it on its public server)."""
     app = inbound_app(max_body=MAX_BODY_OTHER)
     subscriber.add_routes(app)
     return app

@@ -4,7 +4,10 @@ Serves what the bot uses: login (GET /users/@me, /oauth2/applications/@me), chan
 (posted, and read back newest first like GET /channels/<id>/messages), message edits (PATCH of a
 channel's or webhook's own message, recorded in `edits`), webhook execute and GET (which names the
 webhook's channel: `webhook_channels`), interaction callbacks, followups (webhooks/<application
-id>/<interaction token>) and command sync. It records every request and every message, gives
+id>/<interaction token>), edits and deletes of an interaction's original response (the deferred
+placeholder: PATCH or DELETE .../messages/@original, recorded as kind "original" and "delete") and
+command sync. `interaction_payload` is the JSON Discord sends for `/news <subcommand>`, over the
+gateway or to an HTTP interactions endpoint. It records every request and every message, gives
 messages time-ordered snowflake ids, answers exactly `Content-Type: application/json` (discord.py
 decodes nothing else), and checks embeds against Discord's limits like the real API (50035 when
 exceeded). Failures are queued on demand: 429 with retry_after (with or without a `Via` header),
@@ -133,6 +136,7 @@ class FakeDiscord:
     # --- handlers -------------------------------------------------------------------------
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        self._log(request)
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         await socket.close(code=4004, message=b"Authentication failed.")
@@ -233,6 +237,8 @@ class FakeDiscord:
     async def _webhook_edit(self, request: web.Request) -> web.Response:
         self._log(request)
         hook_id, token = int(request.match_info["webhook_id"]), request.match_info["token"]
+        if hook_id == APPLICATION_ID and request.match_info["message_id"] == "@original":
+            return await self._edit_original(request, token)
         if self.webhooks.get(hook_id) != token:
             return _json({"message": "Unknown Webhook", "code": 10015}, 404)
         return await self._edit_message(request, "webhook", str(hook_id), 0)
@@ -257,6 +263,22 @@ class FakeDiscord:
         message = _message(message_id, channel_id, payload)
         message["edited_timestamp"] = "2026-01-01T00:01:00.000000+00:00"
         return _json(message)
+
+    async def _edit_original(self, request: web.Request, token: str) -> web.Response:
+        """PATCH /webhooks/<application id>/<interaction token>/messages/@original: the deferred
+        placeholder (or first answer) of an interaction becomes this message."""
+        if token not in self.interaction_tokens:
+            return _json({"message": "Unknown Webhook", "code": 10015}, 404)
+        failure = self._take_failure(request)
+        if failure is not None:
+            return _failure_response(failure)
+        payload = await request.json()
+        problem = _validate(payload)
+        if problem:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
+        recorded = Recorded("original", token, payload, self._next_id(), time.monotonic())
+        self.messages.append(recorded)
+        return _json(_recorded_message(recorded))
 
     async def _callback(self, request: web.Request) -> web.Response:
         self._log(request)
@@ -471,9 +493,8 @@ def _validate(payload: dict[str, Any]) -> dict[str, str] | None:
     return problems or None
 
 
-def make_interaction(
+def interaction_payload(
     fake: FakeDiscord,
-    client: discord.Client,
     subcommand: str,
     options: dict[str, Any] | None = None,
     *,
@@ -481,8 +502,10 @@ def make_interaction(
     focused: str | None = None,
     permissions: int = 0,
     roles: tuple[int, ...] = (),
-) -> discord.Interaction:
-    """A real Interaction built from the payload Discord would send for `/news <subcommand>`."""
+    user: int = USER,
+    group: str = "news",
+) -> dict[str, Any]:
+    """The interaction Discord sends for `/<group> <subcommand>`, its token known to `fake`."""
     token = f"interaction-token-{next(_interaction_ids)}"
     fake.interaction_tokens.add(token)
     types = {str: 3, int: 4}
@@ -490,16 +513,17 @@ def make_interaction(
         {"name": k, "type": types[type(v)], "value": v, **({"focused": True} if k == focused else {})}
         for k, v in (options or {}).items()
     ]
-    payload = {
+    return {
         "id": str(next(_interaction_ids)),
         "application_id": str(APPLICATION_ID),
         "type": kind,
         "token": token,
         "version": 1,
         "guild_id": str(GUILD),
+        "channel_id": str(CHANNEL),
         "channel": {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "news", "position": 0},
         "member": {
-            "user": {"id": str(USER), "username": "reader", "discriminator": "0", "avatar": None},
+            "user": {"id": str(user), "username": "reader", "discriminator": "0", "avatar": None},
             "roles": [str(r) for r in roles],
             "permissions": str(permissions),
             "joined_at": "2025-11-20T00:00:00+00:00",
@@ -507,7 +531,7 @@ def make_interaction(
         },
         "data": {
             "id": "1",
-            "name": "news",
+            "name": group,
             "type": 1,
             "options": [{"name": subcommand, "type": 1, "options": sub_options}],
         },
@@ -516,4 +540,15 @@ def make_interaction(
         "locale": "en-US",
         "entitlements": [],
     }
+
+
+def make_interaction(
+    fake: FakeDiscord,
+    client: discord.Client,
+    subcommand: str,
+    options: dict[str, Any] | None = None,
+    **kw: Any,
+) -> discord.Interaction:
+    """A real Interaction built from the payload Discord would send for `/news <subcommand>`."""
+    payload = interaction_payload(fake, subcommand, options, **kw)
     return discord.Interaction(data=payload, state=client._connection)  # type: ignore[arg-type]

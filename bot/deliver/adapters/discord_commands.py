@@ -1,10 +1,15 @@
-"""The /news slash command on Discord: an app_commands Group that only translates.
+"""The /news slash command over Discord's gateway: an app_commands Group that only translates.
 
-Each subcommand turns its options back into the core's text line ("latest 5 prometheus"),
-calls the platform-neutral CommandHandler with a CommandRequest, and renders the Reply as
-embeds. Who may run admin subcommands is the core's decision; this module only passes the
-platform's hint (Manage Server, Administrator, or a configured admin role). Nothing here
-parses arguments or checks them beyond what Discord's option types already do.
+Each subcommand hands its option values to bot.deliver.adapters.discord_slash, which turns them
+into the core's text line ("latest 5 prometheus") the same way for the HTTP interactions endpoint
+(bot.deliver.adapters.discord_interactions); the platform-neutral CommandHandler answers a
+CommandRequest, and the Reply is rendered as embeds. Who may run admin subcommands is the core's
+decision; this module only passes the platform's hint (discord_slash.AdminHint: Manage Server,
+Administrator, or a configured admin role). Nothing here parses arguments or checks them beyond
+what Discord's option types already do.
+
+The Group defined here is also what is registered with Discord (`NewsBotClient.setup_hook`), for
+both paths: `sync_discord_commands` registers it over REST alone when the HTTP endpoint answers.
 """
 
 from __future__ import annotations
@@ -12,26 +17,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Coroutine, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.core.model import CommandRequest, Reply
+from bot.core.model import CommandRequest
 from bot.core.platform import CommandHandler
 from bot.deliver.adapters.discord_render import render_discord_reply
-from bot.errors import CommandError, DeliveryError
+from bot.deliver.adapters.discord_slash import (
+    AdminHint,
+    NameLookup,
+    command_line,
+    reply_for,
+    request_line,
+    suggestions,
+)
+from bot.errors import DeliveryError
 
+__all__ = [
+    "NewsBotClient",
+    "build_command_tree",
+    "command_line",
+    "run_discord_gateway",
+    "sync_discord_commands",
+]
 log = logging.getLogger(__name__)
 
-NameLookup = Callable[[Literal["rules", "feeds"]], list[str]]  # e.g. bot.commands.CommandCore.names
 Autocomplete = Callable[[discord.Interaction[Any], str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
-# Suggestions only (the actions bot.commands knows): the core accepts or refuses what is typed.
-RULES_ACTIONS = ("list", "add", "edit", "remove", "enable", "disable", "test", "reset")
-FEEDS_ACTIONS = ("list", "add", "remove", "pause", "resume", "reset", "export", "import")
-FACTS_ACTIONS = ("add", "remove")
-STORY_ACTIONS = ("show", "split")
-SUBCOMMANDS = ("latest", "search", "facts", "status", "story", "help", "rules", "feeds", "routes", "audit")
 DEFER_AFTER = 2.0  # seconds; Discord drops interactions not answered within 3
 
 
@@ -51,41 +64,41 @@ def build_command_tree(
     .discord_manage_server; they only set CommandRequest.is_admin_hint, the core decides.
     """
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    hint = _AdminHint(frozenset(int(r) for r in admin_role_ids), manage_server_is_admin)
-    answer = _Answerer(handle_command, hint, defer_after)
+    answer = _Answerer(handle_command, AdminHint(admin_role_ids, manage_server_is_admin), defer_after)
     group = app_commands.Group(name=group_name, description="Project Prometheus news alerts")
-    rule_names = _names_autocomplete(name_lookup, "rules")
-    feed_names = _names_autocomplete(name_lookup, "feeds")
+
+    def complete(subcommand: str, option: str) -> Autocomplete:
+        return _autocomplete(subcommand, option, name_lookup)
 
     @group.command(name="latest", description="Show the latest matched stories")
     @app_commands.describe(
         n="How many stories (1-10, default 5)", rule="Only stories matched by this rule", page="Page number"
     )
-    @app_commands.autocomplete(rule=rule_names)
+    @app_commands.autocomplete(rule=complete("latest", "rule"))
     async def latest(
         interaction: discord.Interaction,
         n: app_commands.Range[int, 1, 10] | None = None,
         rule: str | None = None,
         page: app_commands.Range[int, 1, 1000] | None = None,
     ) -> None:
-        await answer(interaction, "latest", n, rule, *(("page", page) if page else ()))
+        await answer(interaction, "latest", n=n, rule=rule, page=page)
 
     @group.command(name="search", description="Full-text search over every stored story")
     @app_commands.describe(words='Words to look for; "quotes" keep a phrase together', page="Page number")
     async def search(
         interaction: discord.Interaction, words: str, page: app_commands.Range[int, 1, 1000] | None = None
     ) -> None:
-        await answer(interaction, "search", words, *(("--page", page) if page else ()))
+        await answer(interaction, "search", words=words, page=page)
 
     @group.command(name="facts", description="Curated facts; admins can add or remove them")
     @app_commands.describe(
         action="Empty lists facts; add or remove (admins)", text="Fact text, or id to remove"
     )
-    @app_commands.autocomplete(action=_fixed_autocomplete(FACTS_ACTIONS))
+    @app_commands.autocomplete(action=complete("facts", "action"))
     async def facts(
         interaction: discord.Interaction, action: str | None = None, text: str | None = None
     ) -> None:
-        await answer(interaction, "facts", action, text, private=action in ("add", "remove"))
+        await answer(interaction, "facts", action=action, text=text)
 
     @group.command(name="status", description="Feeds, last poll and delivery health")
     async def status(interaction: discord.Interaction) -> None:
@@ -93,42 +106,42 @@ def build_command_tree(
 
     @group.command(name="story", description="A story's reports with their ids; admins can split one out")
     @app_commands.describe(action="show, or split (admins)", report="A report's id or link")
-    @app_commands.autocomplete(action=_fixed_autocomplete(STORY_ACTIONS))
+    @app_commands.autocomplete(action=complete("story", "action"))
     async def story(interaction: discord.Interaction, action: str, report: str) -> None:
-        await answer(interaction, "story", action, report, private=True)
+        await answer(interaction, "story", action=action, report=report)
 
     @group.command(name="help", description="What each subcommand does")
     @app_commands.describe(topic="A subcommand to explain")
-    @app_commands.autocomplete(topic=_fixed_autocomplete(SUBCOMMANDS))
+    @app_commands.autocomplete(topic=complete("help", "topic"))
     async def help_(interaction: discord.Interaction, topic: str | None = None) -> None:
-        await answer(interaction, "help", topic, private=True)
+        await answer(interaction, "help", topic=topic)
 
     @group.command(name="rules", description="Admin: list, add, edit, remove, enable, disable, test rules")
     @app_commands.describe(action="What to do with rules", args="Rule name, then the query where needed")
-    @app_commands.autocomplete(action=_fixed_autocomplete(RULES_ACTIONS), args=rule_names)
+    @app_commands.autocomplete(action=complete("rules", "action"), args=complete("rules", "args"))
     async def rules(
         interaction: discord.Interaction, action: str | None = None, args: str | None = None
     ) -> None:
-        await answer(interaction, "rules", action, args, private=True)
+        await answer(interaction, "rules", action=action, args=args)
 
     @group.command(name="feeds", description="Admin: list, add, remove, pause, resume, export feeds")
     @app_commands.describe(action="What to do with feeds", args="Feed URL or name, then options")
-    @app_commands.autocomplete(action=_fixed_autocomplete(FEEDS_ACTIONS), args=feed_names)
+    @app_commands.autocomplete(action=complete("feeds", "action"), args=complete("feeds", "args"))
     async def feeds(
         interaction: discord.Interaction, action: str | None = None, args: str | None = None
     ) -> None:
-        await answer(interaction, "feeds", action, args, private=True)
+        await answer(interaction, "feeds", action=action, args=args)
 
     @group.command(name="routes", description="Admin: which rules go to which channels")
     async def routes(interaction: discord.Interaction) -> None:
-        await answer(interaction, "routes", private=True)
+        await answer(interaction, "routes")
 
     @group.command(name="audit", description="Admin: the newest edits and refused attempts")
     @app_commands.describe(n="How many records")
     async def audit(
         interaction: discord.Interaction, n: app_commands.Range[int, 1, 100] | None = None
     ) -> None:
-        await answer(interaction, "audit", n, private=True)
+        await answer(interaction, "audit", n=n)
 
     tree.add_command(group)
     return tree
@@ -137,21 +150,25 @@ def build_command_tree(
 class _Answerer:
     """Runs one subcommand: request to the core, reply back as embeds, deferring when slow."""
 
-    def __init__(self, handle: CommandHandler, admin_hint: _AdminHint, defer_after: float) -> None:
+    def __init__(self, handle: CommandHandler, admin_hint: AdminHint, defer_after: float) -> None:
         self.handle, self.admin_hint, self.defer_after = handle, admin_hint, defer_after
 
     async def __call__(
-        self, interaction: discord.Interaction, *parts: str | int | None, private: bool = False
+        self, interaction: discord.Interaction, subcommand: str, **options: str | int | None
     ) -> None:
+        text, private = request_line(subcommand, options)
+        # Member.roles resolves ids through the guild cache, which a REST-only or partial guild
+        # lacks; the ids themselves come with every interaction.
+        role_ids: Sequence[int] = getattr(interaction.user, "_roles", ())
         request = CommandRequest(
             platform="discord",
             user_id=str(interaction.user.id),
-            text=command_line(*parts),
+            text=text,
             channel_id=str(interaction.channel_id or ""),
             user_name=interaction.user.name,
-            is_admin_hint=self.admin_hint(interaction),
+            is_admin_hint=self.admin_hint(interaction.permissions.value, role_ids),
         )
-        task = asyncio.ensure_future(self._reply_for(request))
+        task = asyncio.ensure_future(reply_for(self.handle, request))
         try:
             done, _ = await asyncio.wait({task}, timeout=self.defer_after)
             if task in done:
@@ -178,66 +195,14 @@ class _Answerer:
         finally:
             task.cancel()
 
-    async def _reply_for(self, request: CommandRequest) -> Reply:
-        try:
-            return await self.handle(request)
-        except CommandError as exc:
-            return Reply(title="Cannot do that", lines=(str(exc),), ephemeral=True, is_error=True)
-        except Exception:
-            log.exception("command %r failed", request.text.split(" ", 1)[0])
-            lines = ("Something went wrong; the error was logged.",)
-            return Reply(title="Error", lines=lines, ephemeral=True, is_error=True)
 
-
-def command_line(*parts: str | int | None) -> str:
-    """The core's text line from option values: "latest 5 prometheus"; empty options dropped."""
-    words = (" ".join(str(p).split()) for p in parts if p is not None)
-    return " ".join(w for w in words if w)
-
-
-class _AdminHint:
-    """The platform's admin signal: Manage Server (or Administrator) if enabled, or an admin role."""
-
-    def __init__(self, role_ids: frozenset[int], manage_server: bool) -> None:
-        self.role_ids, self.manage_server = role_ids, manage_server
-
-    def __call__(self, interaction: discord.Interaction) -> bool:
-        perms = interaction.permissions
-        if self.manage_server and (perms.manage_guild or perms.administrator):
-            return True
-        # Member.roles resolves ids through the guild cache, which a REST-only or partial guild
-        # lacks; the ids themselves come with every interaction.
-        role_ids: Sequence[int] = getattr(interaction.user, "_roles", ())
-        return any(r in self.role_ids for r in role_ids)
-
-
-def _names_autocomplete(lookup: NameLookup | None, kind: Literal["rules", "feeds"]) -> Autocomplete:
+def _autocomplete(subcommand: str, option: str, lookup: NameLookup | None) -> Autocomplete:
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        if lookup is None or " " in current.strip():  # past the name: nothing to suggest
-            return []
-        try:
-            names = lookup(kind)
-        except Exception:
-            log.exception("name lookup for %s autocomplete failed", kind)
-            return []
-        return _choices(names, current)
+        return [
+            app_commands.Choice(name=n, value=n) for n in suggestions(subcommand, option, current, lookup)
+        ]
 
     return complete
-
-
-def _fixed_autocomplete(options: Sequence[str]) -> Autocomplete:
-    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return _choices(options, current)
-
-    return complete
-
-
-def _choices(names: Sequence[str], current: str) -> list[app_commands.Choice[str]]:
-    """Up to 25 names containing `current` (Discord's maximum), those starting with it first."""
-    needle = current.strip().lower()
-    hits = [n for n in names if needle in n.lower() and 0 < len(n) <= 100]
-    hits.sort(key=lambda n: (not n.lower().startswith(needle), n.lower()))
-    return [app_commands.Choice(name=n, value=n) for n in hits[:25]]
 
 
 class NewsBotClient(discord.Client):
@@ -295,3 +260,42 @@ async def run_discord_gateway(
         except discord.LoginFailure:
             message = "Discord rejected DISCORD_BOT_TOKEN (401)"
             raise DeliveryError(message, retryable=False, code="invalid_token") from None
+
+
+async def sync_discord_commands(
+    token: str,
+    handle_command: CommandHandler,
+    *,
+    guild_ids: Collection[int] = (),
+    sync_global: bool = False,
+    **tree_options: Any,
+) -> None:
+    """Register the /news Group with Discord over REST (log in, sync, close), with no gateway
+    connection: for when the HTTP interactions endpoint answers the commands.
+
+    The same Group and the same guild or global sync as the gateway path. A failure is logged,
+    not raised: the commands registered before keep working, and alerts do not depend on this.
+    """
+    client = NewsBotClient(handle_command, guild_ids=guild_ids, sync_global=sync_global, **tree_options)
+    expected = _EndpointIsExpected()
+    discord_log = logging.getLogger("discord.client")
+    discord_log.addFilter(expected)
+    try:
+        async with client:
+            await client.login(token)  # REST only; setup_hook syncs
+    except discord.LoginFailure:
+        log.error("Discord rejected DISCORD_BOT_TOKEN (401): /news was not registered")
+    except discord.HTTPException as exc:
+        log.warning("Discord command sync failed: HTTP %s %s", exc.status, exc.code)
+    except Exception as exc:  # network trouble: the earlier registration stays in force
+        log.warning("Discord command sync failed: %s", type(exc).__name__)
+    finally:
+        discord_log.removeFilter(expected)
+
+
+class _EndpointIsExpected(logging.Filter):
+    """discord.py warns at login that an app with an Interactions Endpoint URL gets no commands over
+    the gateway; when the endpoint is what answers them, that is the point, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "interaction endpoint URL" not in record.getMessage()

@@ -42,7 +42,7 @@ from bot.core.render.slack import (
     render_slack_update,
 )
 from bot.errors import CommandError, DeliveryError, UncheckableChannel
-from bot.net.inbound import MALFORMED_INPUT, describe, inbound_app
+from bot.net.inbound import MALFORMED_INPUT, Mount, describe, public_app
 
 log = logging.getLogger(__name__)
 
@@ -475,15 +475,11 @@ def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: CIMultiDi
     return verifier.is_valid(text, stamp, signature)
 
 
-def slack_web_app(
-    app: AsyncApp, signing_secret: str | None, *, add_routes: Callable[[web.Application], None] | None = None
-) -> web.Application:
-    """The HTTP-mode web app: POST /slack/events for `app`, GET /healthz for platform checks, and
-    whatever `add_routes` adds (the composition root mounts the WebSub callback here: one public port).
+def slack_routes(app: AsyncApp, signing_secret: str | None) -> Mount:
+    """Mount POST /slack/events for `app` on an inbound app (the public server on $PORT).
 
-    Built on bot.net.inbound (body cap, 4xx for malformed input). The signature is checked here first,
-    over the raw bytes, so an unsigned body is never parsed nor logged by Bolt; Bolt checks it again.
-    Without a signing secret every request is refused.
+    The signature is checked here first, over the raw bytes, so an unsigned body is never parsed nor
+    logged by Bolt; Bolt checks it again. Without a signing secret every request is refused.
     """
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -498,15 +494,21 @@ def slack_web_app(
         )
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="ok")
+    def mount(web_app: web.Application) -> None:
+        web_app.router.add_post(EVENTS_PATH, events)
 
-    web_app = inbound_app(max_body=MAX_BODY)
-    web_app.router.add_post(EVENTS_PATH, events)
-    web_app.router.add_get("/healthz", healthz)
-    if add_routes is not None:
-        add_routes(web_app)
-    return web_app
+    return mount
+
+
+def slack_web_app(
+    app: AsyncApp, signing_secret: str | None, *, add_routes: Callable[[web.Application], None] | None = None
+) -> web.Application:
+    """The HTTP-mode web app: POST /slack/events for `app` (`slack_routes`), GET /healthz for platform
+    checks, and whatever `add_routes` adds, on bot.net.inbound's public app (body cap, 4xx for
+    malformed input). The service itself serves `slack_routes` on the one public server (bot.app)."""
+    return public_app(
+        [slack_routes(app, signing_secret), *([add_routes] if add_routes else [])], max_body=MAX_BODY
+    )
 
 
 async def run_slack_http(
