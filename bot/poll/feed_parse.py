@@ -134,9 +134,17 @@ def match_items(items: tuple[Item, ...], ruleset: RuleSet) -> dict[str, tuple[Ru
 
 
 def parse_in_worker(
-    body: bytes, url: str, content_type: str | None, now_timestamp: float, rules: RuleKey
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    now_timestamp: float,
+    rules: RuleKey,
+    known: frozenset[str] = frozenset(),
 ) -> ParsedFeed:
-    """Picklable entry point for the process pool: parse, normalise and match one feed."""
+    """Picklable entry point for the process pool: parse, normalise and match one feed.
+
+    Items whose id is in `known` (this feed's items already stored) are returned unmatched: the store
+    drops them as seen before, so matching them and sketching their story would be thrown away."""
     parsed = parse_feed_bytes(
         body, url=url, content_type=content_type, now=datetime.fromtimestamp(now_timestamp, tz=UTC)
     )
@@ -148,7 +156,7 @@ def parse_in_worker(
         ruleset = _compiled_rules[rules] = RuleSet.compile(
             [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules]
         )
-    matches = match_items(parsed.items, ruleset)
+    matches = match_items(tuple(item for item in parsed.items if item.id not in known), ruleset)
     sketches = {
         item.id: story_sketch(item.title, item.summary, item.source)
         for item in parsed.items

@@ -48,7 +48,7 @@ from bot.store.feeds import (
     postpone,
     record_fetch,
 )
-from bot.store.items import insert_new_items, record_matches
+from bot.store.items import insert_new_items, recent_item_ids, record_matches
 from bot.store.outbox import enqueue
 from bot.store.stories import enqueue_copy, group_item, prune_story_index
 from bot.store.websub import current as current_subscription
@@ -313,6 +313,7 @@ class Pipeline:
             content_type=content_type,
             now=datetime.fromtimestamp(now, tz=UTC),
             rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
+            known=recent_item_ids(self.db, feed.url),
         )
 
     def _note_websub(

@@ -22,6 +22,17 @@ from bot.core.model import Item, RuleMatch
 STORY_WINDOW = 7 * 86400.0  # an identical headline after a week is a new story ("Markets wrap")
 
 
+KNOWN_PER_FEED = 1000  # more than any feed carries at once (a feed is cut to 500 entries)
+
+
+def recent_item_ids(db: Database, feed_url: str) -> frozenset[str]:
+    """The ids of the feed's most recently stored items: the ones its next body will carry again."""
+    rows = db.execute(
+        "SELECT id FROM items WHERE feed_url = ? ORDER BY seen_at DESC LIMIT ?", [feed_url, KNOWN_PER_FEED]
+    ).fetchall()
+    return frozenset(row[0] for row in rows)
+
+
 def insert_new_items(db: Database, items: Sequence[Item], *, now: float, backlog: bool) -> list[Item]:
     """Insert the items not stored yet; return them (in input order). Call inside a transaction."""
     known_ids = _existing(db, "id", [item.id for item in items])

@@ -11,7 +11,7 @@ from unittest import mock
 import feedparser
 import pytest
 
-from bot.poll.feed_parse import MAX_ENTRIES, defuse_entities, parse_feed_bytes
+from bot.poll.feed_parse import MAX_ENTRIES, defuse_entities, parse_feed_bytes, parse_in_worker
 from tests.fakes.feed_server import rss
 from tests.paths import DATA
 
@@ -234,3 +234,21 @@ def test_chat_markup_in_a_summary_is_not_rewritten_as_a_relative_link():
         ]
     )
     assert parse(body).items[0].summary == "see <https://x.example|here> and <t:170000:R> &bogus;"
+
+
+def test_items_the_store_already_has_are_not_matched_or_sketched_again() -> None:
+    body = rss([
+        {"title": "Bezos's Project Prometheus buys a parts maker", "link": "https://n.example.com/1", "guid": "1"},
+        {"title": "Project Prometheus opens a Munich office", "link": "https://n.example.com/2", "guid": "2"},
+    ]).encode()  # fmt: skip
+    rules = (("prometheus", '"Project Prometheus"', True),)
+    first = parse_in_worker(body, "https://feeds.example.com/a.xml", "application/rss+xml", 1.8e9, rules)
+    assert set(first.matches) == set(first.sketches) == {item.id for item in first.items}
+    known = frozenset({first.items[0].id})
+    again = parse_in_worker(
+        body, "https://feeds.example.com/a.xml", "application/rss+xml", 1.8e9, rules, known
+    )
+    assert [item.id for item in again.items] == [
+        item.id for item in first.items
+    ]  # every item still comes back
+    assert set(again.matches) == set(again.sketches) == {first.items[1].id}
