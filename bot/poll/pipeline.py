@@ -107,8 +107,8 @@ class Pipeline:
         feeds = [feed for feed in config.feeds if feed.enabled]
         ensure_feeds(self.db, [(feed.url, feed.name) for feed in feeds], now)
         states = feed_states(self.db, [feed.url for feed in feeds])
-        self._refresh_intervals(config, feeds, states, now)
         self._pushed = live_feeds(self.db, now) if config.settings.websub.public_url else set()
+        self._refresh_intervals(config, feeds, states, now)
         due = []
         for feed in feeds:
             reason = self._why_skipped(states[feed.url], feed.url, now, only_due)
@@ -134,7 +134,8 @@ class Pipeline:
         self, config: BotConfig, feeds: list[FeedConfig], states: dict[str, FeedState], now: float
     ) -> None:
         schedule = config.settings.schedule
-        stale = now - self._intervals_at >= SCHEDULE_REFRESH or set(self._intervals) != {f.url for f in feeds}
+        polled = {f.url for f in feeds} - self._pushed
+        stale = now - self._intervals_at >= SCHEDULE_REFRESH or set(self._intervals) != polled
         if not schedule.adaptive:
             self._intervals = {}
             return
@@ -143,6 +144,8 @@ class Pipeline:
         counts = new_item_counts(self.db, since=now - schedule.window)
         activity = {}
         for feed in feeds:
+            if feed.url in self._pushed:
+                continue  # polled at the WebSub safety interval: no part of the polling budget
             first = states[feed.url].first_success_at
             watched = min(schedule.window, max(now - (first or now), MIN_WATCH))
             activity[feed.url] = FeedActivity(
