@@ -340,6 +340,9 @@ class Settings(_Strict):
     admin_channel: AdminChannel | None = None
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     websub: WebSubSettings = Field(default_factory=WebSubSettings)
+    # Story grouping also compares reports' sentence embeddings (all-MiniLM-L6-v2, when installed):
+    # see docs/grouping.md. False: words only.
+    story_embeddings: bool = True
 
     @field_validator("timezone")
     @classmethod

@@ -19,6 +19,7 @@ from bot.core.model import Item, RuleMatch
 from bot.core.normalise import normalise_entry, plain_text
 from bot.core.rules import RuleSet, RuleSpec
 from bot.core.story import Sketch, story_sketch
+from bot.poll.embedder import story_embedder
 
 MAX_ENTRIES = 500  # a feed with more is truncated to its first (usually newest) entries
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -134,9 +135,10 @@ def match_items(items: tuple[Item, ...], ruleset: RuleSet) -> dict[str, tuple[Ru
 
 
 def parse_in_worker(
-    body: bytes, url: str, content_type: str | None, now_timestamp: float, rules: RuleKey
+    body: bytes, url: str, content_type: str | None, now_timestamp: float, rules: RuleKey, embed: bool = False
 ) -> ParsedFeed:
-    """Picklable entry point for the process pool: parse, normalise and match one feed."""
+    """Picklable entry point for the process pool: parse, normalise and match one feed. `embed`: the
+    matched items' sketches carry sentence embeddings (the encoder loads once per worker)."""
     parsed = parse_feed_bytes(
         body, url=url, content_type=content_type, now=datetime.fromtimestamp(now_timestamp, tz=UTC)
     )
@@ -149,8 +151,9 @@ def parse_in_worker(
             [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules]
         )
     matches = match_items(parsed.items, ruleset)
+    embedder = story_embedder() if embed else None
     sketches = {
-        item.id: story_sketch(item.title, item.summary, item.source)
+        item.id: story_sketch(item.title, item.summary, item.source, embedder)
         for item in parsed.items
         if item.id in matches
     }

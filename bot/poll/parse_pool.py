@@ -55,14 +55,21 @@ class ParsePool:
         await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._workers)))
 
     async def parse(
-        self, body: bytes, *, url: str, content_type: str | None, now: datetime, rules: RuleKey
+        self,
+        body: bytes,
+        *,
+        url: str,
+        content_type: str | None,
+        now: datetime,
+        rules: RuleKey,
+        embed: bool = False,
     ) -> ParsedFeed:
         """Parse, normalise and match one feed in a worker process."""
         loop = asyncio.get_running_loop()
         self._parsing += 1
         try:
             return await loop.run_in_executor(
-                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules
+                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules, embed
             )
         except BrokenProcessPool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh

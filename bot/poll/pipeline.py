@@ -313,6 +313,7 @@ class Pipeline:
             content_type=content_type,
             now=datetime.fromtimestamp(now, tz=UTC),
             rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
+            embed=config.settings.story_embeddings,
         )
 
     def _note_websub(
