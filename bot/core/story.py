@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
+import struct
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
-
-import numpy as np
 
 from bot.core.dedup import strip_outlet_suffix
 from bot.core.story_lexicon import (
@@ -542,9 +542,11 @@ def embedding_cosine(a: StoryFeatures, b: StoryFeatures) -> float | None:
         return None
     if len(a.embedding) != len(b.embedding):
         return None
-    va = np.frombuffer(a.embedding, dtype=np.float16).astype(np.float32)
-    vb = np.frombuffer(b.embedding, dtype=np.float16).astype(np.float32)
-    return float(np.dot(va, vb))
+    layout = f"<{len(a.embedding) // 2}e"  # float16
+    return math.fsum(
+        x * y
+        for x, y in zip(struct.unpack(layout, a.embedding), struct.unpack(layout, b.embedding), strict=True)
+    )
 
 
 def is_same_story(a: StoryFeatures, b: StoryFeatures, common: Collection[str] = ()) -> bool:

@@ -1,4 +1,4 @@
-"""The numpy sentence encoder (bot.core.embed) and its loader (bot.poll.embedder).
+"""The numpy sentence encoder (bot.poll.sentence_encoder) and its loader (bot.poll.embedder).
 
 Its outputs were checked once against sentence-transformers' reference on ten sentences: largest
 absolute difference 1.6e-7 (docs/grouping.md); torch is not a dependency, so that check is not here.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.core.embed import BertWeights, encode
 from bot.core.story import TextEmbedder
 from bot.poll.embedder import story_embedder
+from bot.poll.sentence_encoder import BertWeights, encode
 
 
 def _random_weights(seed: int = 0) -> BertWeights:

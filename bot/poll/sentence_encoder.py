@@ -1,4 +1,5 @@
-"""A small BERT sentence encoder (all-MiniLM-L6-v2's architecture) in plain numpy (pure: no I/O).
+"""A small BERT sentence encoder (all-MiniLM-L6-v2's architecture) in plain numpy (pure: no I/O;
+here rather than in bot.core, which imports no third-party package).
 
 `encode` runs the forward pass of a BERT encoder on token ids, then mean-pools the last hidden
 states over the real tokens and L2-normalises: the sentence-transformers recipe of all-MiniLM-L6-v2
