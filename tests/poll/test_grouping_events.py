@@ -5,8 +5,8 @@ tests/data/grouping_dev.jsonl was written to develop the method; tests/data/grou
 written by another author who saw neither the method nor the development set, and is only measured.
 Targets (docs/grouping.md, "Measured"): pairwise precision >= 0.99 and no hidden event (an event all
 of whose reports were filed under another event's alert) are met and enforced. The recall target of
-0.85 is NOT met (dev 0.57, held-out 0.61, mostly reports in other languages and paraphrases that
-share no names): the floors below only keep it from sliding back.
+0.85 is NOT met (dev 0.615, held-out 0.663 with the sentence encoder; mostly reports in other
+languages and paraphrases that share no names): the floors below only keep it from sliding back.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.paths import DATA, ROOT
 DEV = DATA / "grouping_dev.jsonl"
 HELD_OUT = DATA / "grouping_heldout.jsonl"
 MIN_PRECISION = 0.99
-MIN_RECALL = {"dev": 0.5, "heldout": 0.55}
+MIN_RECALL = {"dev": 0.6, "heldout": 0.64}  # with the sentence encoder (0.615 / 0.663 measured)
 
 
 @pytest.mark.parametrize("path", [DEV, HELD_OUT], ids=["dev", "heldout"])
