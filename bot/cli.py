@@ -205,11 +205,13 @@ def _match(args: argparse.Namespace) -> int:
 
 def _group(args: argparse.Namespace) -> int:
     from bot.app import scratch_store
+    from bot.config import load_config
     from bot.poll.grouping import group_jsonl
 
     # The pipeline's grouping on a fresh database that is thrown away: the real store is never touched.
+    embeddings = load_config(_env().config_dir).settings.story_embeddings  # as the pipeline groups
     with scratch_store() as db:
-        for line in group_jsonl(sys.stdin, db, explain=args.explain):
+        for line in group_jsonl(sys.stdin, db, explain=args.explain, embeddings=embeddings):
             sys.stdout.write(line + "\n")
     return 0
 

@@ -39,13 +39,15 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run_group(reports: list[dict[str, Any]], explain: bool = False) -> dict[str, dict[str, Any]]:
+def run_group(
+    reports: list[dict[str, Any]], explain: bool = False, embeddings: bool = True
+) -> dict[str, dict[str, Any]]:
     """Report id -> the `group` command's output line for it (through a throw-away database)."""
     with tempfile.TemporaryDirectory() as scratch:
         db = open_database(Path(scratch) / "group.db")
         lines = [json.dumps({k: r.get(k) for k in ("id", "title", "summary", "link", "source", "published")})
                  for r in reports]  # fmt: skip
-        out = [json.loads(line) for line in group_jsonl(lines, db, explain=explain)]
+        out = [json.loads(line) for line in group_jsonl(lines, db, explain=explain, embeddings=embeddings)]
         db.conn.close()
     return {row["id"]: row for row in out}
 
@@ -82,9 +84,9 @@ def score(reports: list[dict[str, Any]], stories: dict[str, str]) -> GroupingSco
     )  # fmt: skip
 
 
-def evaluate(path: Path) -> GroupingScore:
+def evaluate(path: Path, embeddings: bool = True) -> GroupingScore:
     reports = load(path)
-    rows = run_group(reports)
+    rows = run_group(reports, embeddings=embeddings)
     return score(reports, {rid: row["story"] for rid, row in rows.items()})
 
 

@@ -340,6 +340,9 @@ class Settings(_Strict):
     admin_channel: AdminChannel | None = None
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     websub: WebSubSettings = Field(default_factory=WebSubSettings)
+    # Story grouping also compares reports' sentence embeddings (all-MiniLM-L6-v2, installed apart:
+    # requirements-embed.txt; docs/grouping.md). Off by default: words only.
+    story_embeddings: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -19,6 +19,7 @@ from bot.core.model import Item, RuleMatch
 from bot.core.normalise import normalise_entry, plain_text
 from bot.core.rules import RuleSet, RuleSpec
 from bot.core.story import Sketch, story_sketch
+from bot.poll.embedder import story_embedder
 
 MAX_ENTRIES = 500  # a feed with more is truncated to its first (usually newest) entries
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -140,11 +141,13 @@ def parse_in_worker(
     now_timestamp: float,
     rules: RuleKey,
     known: frozenset[str] = frozenset(),
+    embed: bool = False,
 ) -> ParsedFeed:
     """Picklable entry point for the process pool: parse, normalise and match one feed.
 
     Items whose id is in `known` (this feed's items already stored) are returned unmatched: the store
-    drops them as seen before, so matching them and sketching their story would be thrown away."""
+    drops them as seen before, so matching them and sketching their story would be thrown away.
+    `embed`: the matched items' sketches carry sentence embeddings (the encoder loads once per worker)."""
     parsed = parse_feed_bytes(
         body, url=url, content_type=content_type, now=datetime.fromtimestamp(now_timestamp, tz=UTC)
     )
@@ -157,8 +160,9 @@ def parse_in_worker(
             [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules]
         )
     matches = match_items(tuple(item for item in parsed.items if item.id not in known), ruleset)
+    embedder = story_embedder() if embed else None
     sketches = {
-        item.id: story_sketch(item.title, item.summary, item.source)
+        item.id: story_sketch(item.title, item.summary, item.source, embedder)
         for item in parsed.items
         if item.id in matches
     }

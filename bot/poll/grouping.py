@@ -21,6 +21,8 @@ from sqlite_utils import Database
 from bot.core.model import Item
 from bot.core.normalise import normalise_entry
 from bot.core.rules.jsonl import json_objects
+from bot.core.story import TextEmbedder
+from bot.poll.embedder import story_embedder
 from bot.store import transaction
 from bot.store.items import insert_new_items
 from bot.store.stories import best_candidate, compare_with_stories, group_item, prune_story_index
@@ -28,7 +30,11 @@ from bot.store.stories import best_candidate, compare_with_stories, group_item, 
 FEED_URL = "group://stdin"
 
 
-def group_jsonl(lines: Iterable[str], db: Database, *, explain: bool = False) -> Iterator[str]:
+def group_jsonl(
+    lines: Iterable[str], db: Database, *, explain: bool = False, embeddings: bool = True
+) -> Iterator[str]:
+    """`embeddings`: use the sentence encoder, as the pipeline does unless `story_embeddings` is off."""
+    embedder = story_embedder() if embeddings else None
     clock = 0.0
     for number, report in json_objects(lines):
         if isinstance(report, str):  # a line that is not a JSON object: the reason
@@ -46,16 +52,18 @@ def group_jsonl(lines: Iterable[str], db: Database, *, explain: bool = False) ->
         if item is None:
             yield _dump({"id": report["id"], "error": f"line {number}: neither title nor summary"})
             continue
-        yield _dump({"id": report["id"], **_group_one(db, item, clock, explain)})
+        yield _dump({"id": report["id"], **_group_one(db, item, clock, explain, embedder)})
 
 
-def _group_one(db: Database, item: Item, now: float, explain: bool) -> dict[str, Any]:
+def _group_one(
+    db: Database, item: Item, now: float, explain: bool, embedder: TextEmbedder | None
+) -> dict[str, Any]:
     with transaction(db):
         prune_story_index(db, now)
         if not insert_new_items(db, [item], now=now, backlog=False):
             return {"story": _story_of_duplicate(db, item), "why": "an exact duplicate of a stored report"}
-        candidates = compare_with_stories(db, item, now) if explain else []
-        story_id = group_item(db, item, now)
+        candidates = compare_with_stories(db, item, now, None, embedder) if explain else []
+        story_id = group_item(db, item, now, None, embedder)
     result: dict[str, Any] = {"story": story_id or item.id}
     if explain:
         best = best_candidate(candidates)
@@ -64,6 +72,7 @@ def _group_one(db: Database, item: Item, now: float, explain: bool) -> dict[str,
             {"item": c.item_id, "same": c.verdict.same, "reason": c.verdict.reason,
              "score": round(c.verdict.score, 3), "headline_score": round(c.verdict.headline_score, 3),
              "shared": list(c.verdict.shared)}
+            | ({} if c.verdict.embedding_score is None else {"cosine": round(c.verdict.embedding_score, 3)})
             for c in candidates
         ]  # fmt: skip
     return result

@@ -63,13 +63,14 @@ class ParsePool:
         now: datetime,
         rules: RuleKey,
         known: frozenset[str] = frozenset(),
+        embed: bool = False,
     ) -> ParsedFeed:
         """Parse, normalise and match one feed in a worker process (items in `known` unmatched)."""
         loop = asyncio.get_running_loop()
         self._parsing += 1
         try:
             return await loop.run_in_executor(
-                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules, known
+                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules, known, embed
             )
         except BrokenProcessPool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh

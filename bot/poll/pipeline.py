@@ -317,6 +317,7 @@ class Pipeline:
             now=datetime.fromtimestamp(now, tz=UTC),
             rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
             known=recent_item_ids(self.db, feed.url),
+            embed=config.settings.story_embeddings,
         )
 
     def _note_websub(

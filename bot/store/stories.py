@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from bot.core.model import Item
 from bot.core.routing import PlannedDelivery
-from bot.core.story import Sketch, StoryFeatures, Verdict, is_groupable, judge, story_sketch
+from bot.core.story import Sketch, StoryFeatures, TextEmbedder, Verdict, is_groupable, judge, story_sketch
 from bot.store.outbox import enqueue, mark_sent
 
 STORY_WINDOW = 48 * 3600.0  # only stories first seen this recently take new copies
@@ -49,16 +49,22 @@ class Candidate:
 
 
 @lru_cache(maxsize=512)
-def _sketch(title: str, summary: str, source: str) -> tuple[StoryFeatures, tuple[str, ...]]:
+def _sketch(
+    title: str, summary: str, source: str, embedder: TextEmbedder | None = None
+) -> tuple[StoryFeatures, tuple[str, ...]]:
     """Features and index keys of one item (cached: find_story and add_to_story both need them)."""
-    return story_sketch(title, summary, source)
+    return story_sketch(title, summary, source, embedder)
 
 
-def group_item(db: Database, item: Item, now: float, sketch: Sketch | None = None) -> str | None:
+def group_item(
+    db: Database, item: Item, now: float, sketch: Sketch | None = None, embedder: TextEmbedder | None = None
+) -> str | None:
     """File a newly stored item under the recent story it reports, or as a new story of its own.
 
     Returns the story it joined, or None when it starts one. The pipeline and `python -m bot group`
-    both call this, so grouping measured from outside is the grouping the channels get."""
+    both call this, so grouping measured from outside is the grouping the channels get. `embedder`
+    makes the item's sentence embedding when no `sketch` is given (None: words only)."""
+    sketch = sketch or _sketch(item.title, item.summary, item.source, embedder)
     story_id = find_story(db, item, now, sketch)
     add_to_story(db, item, story_id or item.id, now, sketch)
     return story_id
@@ -84,11 +90,11 @@ def best_candidate(candidates: Iterable[Candidate]) -> Candidate | None:
 
 
 def compare_with_stories(
-    db: Database, item: Item, now: float, sketch: Sketch | None = None
+    db: Database, item: Item, now: float, sketch: Sketch | None = None, embedder: TextEmbedder | None = None
 ) -> list[Candidate]:
     """Every recent story's reports that share an uncommon event token with `item`, each with the
     verdict of bot.core.story.judge (what `group --explain` prints)."""
-    features, keys = sketch or _sketch(item.title, item.summary, item.source)
+    features, keys = sketch or _sketch(item.title, item.summary, item.source, embedder)
     if not keys or not is_groupable(features):
         return []
     common = common_terms(db, keys)

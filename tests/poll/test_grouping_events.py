@@ -5,8 +5,8 @@ tests/data/grouping_dev.jsonl was written to develop the method; tests/data/grou
 written by another author who saw neither the method nor the development set, and is only measured.
 Targets (docs/grouping.md, "Measured"): pairwise precision >= 0.99 and no hidden event (an event all
 of whose reports were filed under another event's alert) are met and enforced. The recall target of
-0.85 is NOT met (dev 0.57, held-out 0.61, mostly reports in other languages and paraphrases that
-share no names): the floors below only keep it from sliding back.
+0.85 is NOT met (dev 0.615, held-out 0.663 with the sentence encoder; mostly reports in other
+languages and paraphrases that share no names): the floors below only keep it from sliding back.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.poll.embedder import story_embedder
 from bot.poll.grouping import group_jsonl
 from bot.store import open_database
 from tests.grouping_metrics import evaluate, load, run_group
@@ -28,7 +29,9 @@ from tests.paths import DATA, ROOT
 DEV = DATA / "grouping_dev.jsonl"
 HELD_OUT = DATA / "grouping_heldout.jsonl"
 MIN_PRECISION = 0.99
-MIN_RECALL = {"dev": 0.5, "heldout": 0.55}
+# Floors against sliding back: words only (the default; 0.571 / 0.610 measured) and with the optional
+# sentence encoder (story_embeddings: true; 0.615 / 0.663 measured).
+MIN_RECALL = {("dev", False): 0.55, ("heldout", False): 0.6, ("dev", True): 0.6, ("heldout", True): 0.64}
 
 
 @pytest.mark.parametrize("path", [DEV, HELD_OUT], ids=["dev", "heldout"])
@@ -43,13 +46,16 @@ def test_the_labelled_sets_are_large_and_hard(path: Path) -> None:
         assert len(events) >= 120 and len(reports) >= 300
 
 
+@pytest.mark.parametrize("embeddings", [False, True], ids=["words", "embeddings"])
 @pytest.mark.parametrize(("split", "path"), [("dev", DEV), ("heldout", HELD_OUT)])
-def test_grouping_hides_no_event_and_never_merges_two(split: str, path: Path) -> None:
-    result = evaluate(path)
+def test_grouping_hides_no_event_and_never_merges_two(split: str, path: Path, embeddings: bool) -> None:
+    if embeddings and story_embedder() is None:
+        pytest.skip("the sentence encoder is not installed (requirements-embed.txt)")
+    result = evaluate(path, embeddings=embeddings)
     print(f"\n{split}: {result.line()}")
     assert result.precision >= MIN_PRECISION, result.false_merges[:10]
     assert not result.hidden_events
-    assert result.recall >= MIN_RECALL[split]
+    assert result.recall >= MIN_RECALL[split, embeddings]
 
 
 def test_bad_lines_get_an_error_line_and_the_stream_goes_on() -> None:
