@@ -238,8 +238,13 @@ def print_rep(rep: int, runs: dict[str, dict[str, object]], order: list[str]) ->
         for name in ("first", "unchanged", "grow"):
             c = r[name]
             assert isinstance(c, dict)
+            split = (
+                f" = main {c['cpu_main']:.2f} + workers {c['cpu'] - c['cpu_main']:.2f}"
+                if "cpu_main" in c
+                else ""
+            )
             parts.append(
-                f"{name} wall {c['wall']:.2f}s cpu {c['cpu']:.2f}s"
+                f"{name} wall {c['wall']:.2f}s cpu {c['cpu']:.2f}s{split}"
                 f" ({c['new']} new, {c['not_modified']} x 304, {c['failed']} failed)"
             )
         extra = ""
