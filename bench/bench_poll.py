@@ -1,6 +1,6 @@
 """Benchmark one poll cycle over a farm of local feeds (run by hand; results go in docs/benchmarks.md).
 
-    python bench/bench_poll.py [--feeds 500] [--items 50]
+    python bench/bench_poll.py [--feeds 500] [--items 50] [--gzip] [--summary-words 80-160]
 
 Reports, for the first run (everything new), the second (all 304) and the third (every feed
 changed by 5 new items on top, `--added`): wall time, CPU time of the bot process and of its parser
@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
-import os
-import resource
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,20 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # (multiprocessing skips a package's __main__), so its workers load only the parser. Importing the
 # heavy modules here only when this file is the program keeps the workers measured as they run.
 if __name__ == "__main__":
-    import aiohttp
     import feedparser
-    import yaml
 
     from bench.feed_farm import make_feed
-    from bot.app import Environment, build_bot
-    from bot.deliver.adapters.console import ConsoleAlertSender
-    from bot.store.db import checkpoint, checkpoint_off_loop
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    from bench.pollkit import (
+        bot_over,
+        children_peak_rss_mb,
+        cpu_seconds,
+        feed_farm,
+        own_peak_rss_mb,
+        scratch_dir,
+    )
 
 
 class StallMeter:
@@ -96,99 +87,20 @@ class CommandProbe:
         self._task.cancel()
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds of this process and of its live children (the parser workers and the farm's
-    process are both children: the farm is excluded by pid)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime, sum(stat_cpu(pid) for pid in worker_pids())
-
-
-FARM_PID: list[int] = []
-
-
-def worker_pids() -> list[int]:
-    pids = []
-    for pid_dir in Path("/proc").iterdir():
-        if not pid_dir.name.isdigit() or int(pid_dir.name) in FARM_PID:
-            continue
-        try:
-            stat = (pid_dir / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():  # field 4: the parent's pid
-            pids.append(int(pid_dir.name))
-    return pids
-
-
-def stat_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def worker_rss_mb() -> float:
-    """Peak RSS of this process's parser workers, summed, from /proc."""
-    total = 0
-    for pid in worker_pids():
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if "VmHWM" in fields:
-            total += int(fields["VmHWM"].split()[0])
-    return total / 1024
-
-
-async def run(feeds: int, items: int, added: int) -> None:
-    port = free_port()
-    farm = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("feed_farm.py")), str(feeds), str(items), str(port)],
-        stdout=subprocess.PIPE,
-    )
-    assert farm.stdout is not None
-    farm.stdout.readline()
-    FARM_PID.append(farm.pid)
-    try:
-        with tempfile.TemporaryDirectory() as scratch:
-            config_dir = Path(scratch) / "config"
-            config_dir.mkdir()
-            rules = yaml.safe_load(Path("config/rules.yaml").read_text())
-            (config_dir / "rules.yaml").write_text(yaml.safe_dump(rules))
-            urls = [{"url": f"http://127.0.0.1:{port}/feed/{i}.xml"} for i in range(feeds)]
-            (config_dir / "feeds.yaml").write_text(yaml.safe_dump({"feeds": urls}))
-            (config_dir / "settings.yaml").write_text(
-                yaml.safe_dump({"fetch": {"concurrency": 16, "allow_private": True}})
-            )
-            bot = build_bot(
-                Environment(config_dir=config_dir, db_path=Path(scratch) / "bench.db"),
-                console=ConsoleAlertSender(io.StringIO()),
-            )
-            # as the service does: WAL checkpoints in a thread every few seconds, not on the loop
-            checkpoint_off_loop(bot.db)
-            db_file = Path(scratch) / "bench.db"
-
-            async def checkpoints() -> None:
-                while True:
-                    await asyncio.sleep(5)
-                    await checkpoint(db_file)
-
-            checkpointer = asyncio.get_running_loop().create_task(checkpoints())
+async def run(feeds: int, items: int, added: int, gzip: bool, summary_words: str) -> None:
+    with feed_farm(feeds, items, gzip=gzip, summary_words=summary_words) as farm, scratch_dir() as scratch:
+        async with bot_over(farm, scratch) as bench:
+            bot = bench.bot
             started = time.perf_counter()
             await bot.parser.warm_up()
             print(f"parser workers started in {time.perf_counter() - started:.2f}s (once per process)")
-            clock = [time.time()]
-            bot.clock = lambda: clock[0]
             for label in (
                 "first run (all new)",
                 "second run (all 304)",
                 f"third run (+{added} items per feed)",
             ):
                 if label.startswith("third"):
-                    async with aiohttp.ClientSession() as session:
-                        await session.post(f"http://127.0.0.1:{port}/grow?by={added}")
+                    farm.grow(added)
                 cpu_before = cpu_seconds()
                 started = time.perf_counter()
                 with StallMeter() as meter, CommandProbe(bot) as probe:
@@ -203,18 +115,14 @@ async def run(feeds: int, items: int, added: int) -> None:
                     f" {report.fetched} fetched, {report.not_modified} unchanged, {report.new_items} new items,"
                     f" {report.matched_items} matched, {report.failed} failed"
                 )
-                clock[0] += 3600
-            peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                bench.advance()
             print(
-                f"peak RSS: main process {peak_main:.0f} MB, parser workers {worker_rss_mb():.0f} MB (sum of peaks)"
+                f"peak RSS: main process {own_peak_rss_mb():.0f} MB,"
+                f" parser workers {children_peak_rss_mb():.0f} MB (sum of peaks)"
             )
-            checkpointer.cancel()
-            await bot.close()
-    finally:
-        farm.terminate()
-        farm.wait()
 
-    bodies = [make_feed(i, items) for i in range(feeds)]
+    low, high = (int(n) for n in summary_words.split("-"))
+    bodies = [make_feed(i, items, summary_words=(low, high)) for i in range(feeds)]
     total_bytes = sum(len(b) for b in bodies)
     started = time.perf_counter()
     for body in bodies:
@@ -228,8 +136,10 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--added", type=int, default=5, help="new items per feed in the third run")
+    parser.add_argument("--gzip", action="store_true", help="the farm serves gzip")
+    parser.add_argument("--summary-words", default="80-160", help="LO-HI (210-410: feeds of ~131 KB)")
     args = parser.parse_args()
-    asyncio.run(run(args.feeds, args.items, args.added))
+    asyncio.run(run(args.feeds, args.items, args.added, args.gzip, args.summary_words))
 
 
 if __name__ == "__main__":
