@@ -57,7 +57,8 @@ from bot.store.websub import live_feeds, mark_stale, note_hub
 log = logging.getLogger(__name__)
 
 SCHEDULE_REFRESH = 600.0  # seconds between recounts of each feed's publishing rate
-MIN_WATCH = 24 * 3600.0  # a feed watched for less than a day is judged as if watched for one
+MIN_WATCH = 24 * 3600.0
+OFFLINE_RETRY = 30.0  # our network down: every feed is tried again this soon (or at the next tick, if later)  # a feed watched for less than a day is judged as if watched for one
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ class Pipeline:
             unreachable = await self._poll_each(config, due, states, report)
             if _looks_offline(due, unreachable):
                 report.offline = True
-                postpone(self.db, [f.url for f in due], now + config.settings.tick, "network unreachable")
+                retry = now + max(config.settings.tick, OFFLINE_RETRY)
+                postpone(self.db, [f.url for f in due], retry, "network unreachable")
                 log.warning("all %d due feeds unreachable: treating it as our network being down", len(due))
                 return
             for feed, result in unreachable:
