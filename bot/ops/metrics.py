@@ -85,6 +85,7 @@ class DatabaseCollector:
         yield matched
         yield from self._deliveries()
         yield from self._websub()
+        yield self._scheduler()
         yield from self._last_cycle()
         notices = GaugeMetricFamily("newsbot_notices_raised", "Operator notices currently raised.")
         notices.add_metric([], self._one("SELECT count(*) FROM notices WHERE state = 'raised'"))
@@ -123,6 +124,23 @@ class DatabaseCollector:
         for state, count in counts.items():
             feeds.add_metric([state], count)
         return feeds
+
+    def _scheduler(self) -> Metric:
+        """Which process polls and sends (the scheduler lease), and how fresh its renewal is: with
+        several processes on one database, every one's /metrics names the same holder."""
+        lease = GaugeMetricFamily(
+            "newsbot_scheduler_lease_renewed_timestamp_seconds",
+            "When the process holding the scheduler lease last renewed it (Unix time), by holder"
+            " (host/pid/nonce); no sample when no live process holds it.",
+            labels=["holder"],
+        )
+        row = self._conn.execute(
+            "SELECT holder, renewed_at FROM leases WHERE name = 'scheduler' AND expires_at > ?",
+            (self._snapshot.now,),
+        ).fetchone()
+        if row is not None:
+            lease.add_metric([row[0]], row[1])
+        return lease
 
     def _websub(self) -> Iterator[Metric]:
         """WebSub subscriptions by state, and the pushes they took and refused (bad signatures)."""

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlite_utils import Database
 
 from bot.ops.health import judge_health, run_health_server, start_health_server
+from bot.ops.metrics import Snapshot, render_metrics
 from bot.service import Service
 from bot.store import open_database
 from bot.store.leases import SCHEDULER, hold_lease, release_lease
@@ -269,8 +270,20 @@ async def test_a_standby_process_reports_the_leaders_heartbeat_and_runs_no_jobs(
     await service.dispatch()
     assert not service.leading and service.last_poll_at is None and service.last_dispatch_at is None
     assert service.heartbeat() == (leader.renewed_at, leader.renewed_at)  # healthy while the leader renews
+    assert lease_samples(bot) == {"other-host/4242/abc": leader.renewed_at}  # /metrics names the holder
 
     release_lease(bot.db, SCHEDULER, "other-host/4242/abc")  # the leader stopped cleanly
     await service.poll()
     assert service.leading and service.last_poll_at is not None
     assert service.heartbeat() == (service.last_poll_at, None)
+    assert list(lease_samples(bot)) == [service.instance]
+
+
+def lease_samples(bot) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    page = render_metrics(bot.db.conn, Snapshot(now=time.time())).decode()
+    return {
+        sample.labels["holder"]: sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+        if sample.name == "newsbot_scheduler_lease_renewed_timestamp_seconds"
+    }
