@@ -37,6 +37,7 @@ from bot.poll.parse_pool import ParsePool
 from bot.poll.pipeline import Pipeline
 from bot.poll.websub import WebSubscriber
 from bot.store import open_database
+from bot.store.db import database_problem
 from bot.store.overrides import apply_overrides
 
 log = logging.getLogger(__name__)
@@ -346,7 +347,12 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
         public.append(websub.add_routes)
     if listen and public:
         port = env.port
-        listeners.append(lambda: run_public_server(public, "0.0.0.0", port, max_body=PUBLIC_MAX_BODY))
+        db = bot.db
+        listeners.append(
+            lambda: run_public_server(
+                public, "0.0.0.0", port, max_body=PUBLIC_MAX_BODY, problem=lambda: database_problem(db)
+            )
+        )
     return listeners
 
 

@@ -107,27 +107,36 @@ def inbound_app(*, max_body: int) -> web.Application:
 Mount = Callable[[web.Application], None]  # adds one service's routes to the public app
 
 
-def public_app(mounts: Sequence[Mount], *, max_body: int) -> web.Application:
+def public_app(
+    mounts: Sequence[Mount], *, max_body: int, problem: Callable[[], str | None] = lambda: None
+) -> web.Application:
     """The bot's one public web app (on $PORT): `inbound_app`, GET /healthz for the platform's or
-    load balancer's checks, and each mount's routes (Slack HTTP mode, the Discord interactions
-    endpoint, the WebSub callback)."""
+    load balancer's checks (200 "ok", or 503 with `problem()`'s answer, such as the database being
+    unreachable, so the balancer sends commands to another instance), and each mount's routes
+    (Slack HTTP mode, the Discord interactions endpoint, the WebSub callback)."""
     app = inbound_app(max_body=max_body)
-    app.router.add_get("/healthz", _ok)
+
+    async def healthz(_: web.Request) -> web.Response:
+        found = problem()
+        return web.Response(text="ok") if found is None else web.Response(status=503, text=found)
+
+    app.router.add_get("/healthz", healthz)
     for mount in mounts:
         mount(app)
     return app
 
 
-async def _ok(_: web.Request) -> web.Response:
-    return web.Response(text="ok")
-
-
 async def start_public_server(
-    mounts: Sequence[Mount], host: str, port: int, *, max_body: int
+    mounts: Sequence[Mount],
+    host: str,
+    port: int,
+    *,
+    max_body: int,
+    problem: Callable[[], str | None] = lambda: None,
 ) -> tuple[web.AppRunner, int]:
     """Start serving `public_app(mounts)`; returns the runner (`cleanup()` stops it) and the bound
     port. No access log: a WebSub callback's path holds its token."""
-    runner = web.AppRunner(public_app(mounts, max_body=max_body), access_log=None)
+    runner = web.AppRunner(public_app(mounts, max_body=max_body, problem=problem), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -138,9 +147,16 @@ async def start_public_server(
     return runner, int(addresses[0][1]) if addresses else port
 
 
-async def run_public_server(mounts: Sequence[Mount], host: str, port: int, *, max_body: int) -> None:
+async def run_public_server(
+    mounts: Sequence[Mount],
+    host: str,
+    port: int,
+    *,
+    max_body: int,
+    problem: Callable[[], str | None] = lambda: None,
+) -> None:
     """Serve `public_app(mounts)` on `host:port` until cancelled."""
-    runner, bound = await start_public_server(mounts, host, port, max_body=max_body)
+    runner, bound = await start_public_server(mounts, host, port, max_body=max_body, problem=problem)
     paths = sorted({resource.canonical for resource in runner.app.router.resources()})
     log.info("public HTTP server listening on %s:%d: %s", host, bound, ", ".join(paths))
     try:

@@ -344,6 +344,15 @@ def open_database(path: str | Path) -> Database:
     return db
 
 
+def database_problem(db: Database) -> str | None:
+    """Why the database cannot be read now (None: it can): for a load balancer's health check."""
+    try:
+        db.execute("SELECT count(*) FROM feeds").fetchone()
+    except sqlite3.Error as error:
+        return f"database unreachable: {error}"
+    return None
+
+
 def migrate(db: Database) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:

@@ -26,9 +26,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.deliver.adapters.slack import EVENTS_PATH, MAX_BODY, run_slack_http, slack_web_app
-from bot.net.inbound import refuse_malformed
+from bot.net.inbound import refuse_malformed, start_public_server
 from bot.ops.health import build_health_app, start_health_server
 from bot.store import open_database
+from bot.store.db import database_problem
 from tests.deliver.test_slack_app import SECRET, SmallCore, free_port, make_app, running
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -534,3 +535,19 @@ async def test_expect_100_continue_still_gets_its_interim_answer(health, log_is_
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n"
     status_line, _ = await raw_request(health, request)
     assert status_line == "HTTP/1.1 100 Continue"
+
+
+async def test_the_public_healthz_answers_503_when_the_database_cannot_be_read(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "bot.db")
+    runner, port = await start_public_server(
+        [], "127.0.0.1", 0, max_body=1024, problem=lambda: database_problem(db)
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert (resp.status, await resp.text()) == (200, "ok")
+            db.conn.close()  # the database gone from under the process
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 503 and (await resp.text()).startswith("database unreachable: ")
+    finally:
+        await runner.cleanup()
