@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import Environment, build_bot
+from bot.app import PUBLIC_MAX_BODY, Environment, build_bot
 from bot.deliver.adapters.console import ConsoleAlertSender
-from bot.poll.websub import start_websub_server
+from bot.net.inbound import start_public_server
 from bot.service import Service
 from tests.conftest import ConfigDir
 from tests.fakes.feed_server import FeedServer, rss
@@ -78,7 +78,9 @@ async def main(pushes: int) -> None:
         )
         assert bot.websub is not None
         Service(bot)  # wires the pipeline's "alerts queued" to an immediate dispatch round, as in production
-        runner, port = await start_websub_server(bot.websub, "127.0.0.1", 0)
+        runner, port = await start_public_server(
+            [bot.websub.add_routes], "127.0.0.1", 0, max_body=PUBLIC_MAX_BODY
+        )
         bot.websub.public_url = f"http://127.0.0.1:{port}"
         try:
             await bot.parser.warm_up()

@@ -126,17 +126,11 @@ def public_app(
     return app
 
 
-async def start_public_server(
-    mounts: Sequence[Mount],
-    host: str,
-    port: int,
-    *,
-    max_body: int,
-    problem: Callable[[], str | None] = lambda: None,
-) -> tuple[web.AppRunner, int]:
-    """Start serving `public_app(mounts)`; returns the runner (`cleanup()` stops it) and the bound
-    port. No access log: a WebSub callback's path holds its token."""
-    runner = web.AppRunner(public_app(mounts, max_body=max_body, problem=problem), access_log=None)
+async def start_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start serving `app` on `host:port`; returns the runner (`cleanup()` stops it) and the bound port
+    (port 0: any free one). No access log: probes every few seconds would drown the log, and a WebSub
+    callback's path holds its token."""
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -145,6 +139,18 @@ async def start_public_server(
         raise
     addresses = runner.addresses
     return runner, int(addresses[0][1]) if addresses else port
+
+
+async def start_public_server(
+    mounts: Sequence[Mount],
+    host: str,
+    port: int,
+    *,
+    max_body: int,
+    problem: Callable[[], str | None] = lambda: None,
+) -> tuple[web.AppRunner, int]:
+    """Start serving `public_app(mounts)` (see `start_app`)."""
+    return await start_app(public_app(mounts, max_body=max_body, problem=problem), host, port)
 
 
 async def run_public_server(

@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlite_utils import Database
 
-from bot.net.inbound import inbound_app
+from bot.net.inbound import inbound_app, start_app
 from bot.ops.metrics import Snapshot, database_file, render_metrics, render_metrics_from_file
 
 log = logging.getLogger(__name__)
@@ -119,16 +119,7 @@ async def start_health_server(
 ) -> tuple[web.AppRunner, int]:
     """Start serving; returns the runner (call `cleanup()` to stop) and the bound port (port 0: any)."""
     app = build_health_app(db, heartbeat=heartbeat, stall_after=stall_after, clock=clock, feeds=feeds)
-    runner = web.AppRunner(app, access_log=None)  # probes every few seconds would drown the log
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    addresses = runner.addresses  # the bound (host, port, ...): port 0 picks a free one
-    return runner, int(addresses[0][1]) if addresses else port
+    return await start_app(app, host, port)
 
 
 async def run_health_server(

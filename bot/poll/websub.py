@@ -3,9 +3,8 @@ intent, take signed pushes into the poll pipeline, renew leases, retry failed su
 
 On only when `websub.public_url` is set. The hub reaches the bot at `<public_url>/websub/<token>`,
 one unguessable token per subscription, served on $PORT (bot.app mounts the routes on the bot's one
-public web server, bot.net.inbound.public_app; `websub_app` serves them alone, for tests and the
-bench). Everything a hub or a
-feed says is untrusted:
+public web server, bot.net.inbound.public_app; tests and the bench serve them alone on it too).
+Everything a hub or a feed says is untrusted:
 
 - the hub URL comes from feed text, so a subscribe request goes through the feed HTTP client and its
   address guard (private addresses only where the feed may reach them, metadata never), follows no
@@ -37,7 +36,6 @@ from sqlite_utils import Database
 from bot.config import BotConfig, FeedConfig
 from bot.core.websub import granted_lease, renew_at, retry_after_failures, signature_valid
 from bot.errors import AddressRefused
-from bot.net.inbound import inbound_app
 from bot.net.url_safety import may_reach_private, url_problem
 from bot.poll.fetch import FeedHttpClient
 from bot.poll.pipeline import Pipeline
@@ -63,7 +61,6 @@ VERIFY_WITHIN = 600.0  # a request whose verification has not come within this h
 GIVE_UP_UNSUBSCRIBING = 5  # failed unsubscribe requests before the row is forgotten (the lease ends anyway)
 CHUNK = 64 * 1024
 MAX_CHALLENGE = 1000
-MAX_BODY_OTHER = 4096  # the standalone server's cap for anything but a push (pushes have their own)
 
 
 @dataclass
@@ -236,7 +233,7 @@ class WebSubscriber:
         return web.Response(status=202, text="accepted")
 
     def add_routes(self, app: web.Application) -> None:
-        """Mount the callback on an inbound app (Slack HTTP mode's, or `websub_app`'s own)."""
+        """Mount the callback on the public app (bot.net.inbound.public_app)."""
         app.router.add_get(CALLBACK_PATH, self.verify)
         app.router.add_post(CALLBACK_PATH, self.receive)
 
@@ -266,34 +263,3 @@ async def read_capped(request: web.Request, max_bytes: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def websub_app(subscriber: WebSubscriber) -> web.Application:
-    """A server of the callback alone (tests and the bench; the service mounts it on its public server)."""
-    app = inbound_app(max_body=MAX_BODY_OTHER)
-    subscriber.add_routes(app)
-    return app
-
-
-async def start_websub_server(subscriber: WebSubscriber, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start serving the callback; returns the runner (`cleanup()` stops it) and the bound port."""
-    runner = web.AppRunner(websub_app(subscriber), access_log=None)  # the path holds the token
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    addresses = runner.addresses
-    return runner, int(addresses[0][1]) if addresses else port
-
-
-async def run_websub_server(subscriber: WebSubscriber, host: str, port: int) -> None:
-    """Serve the callback until cancelled."""
-    runner, bound = await start_websub_server(subscriber, host, port)
-    log.info("websub: callback listening on %s:%d/websub/, reached as %s", host, bound, subscriber.public_url)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()

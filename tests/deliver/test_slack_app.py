@@ -2,7 +2,7 @@
 
 Slack is played by tests/fakes/slack_api.py (Web API, response_url, Socket Mode WebSocket);
 commands arrive as real signed HTTP requests to the HTTP-mode web app (bot.deliver.adapters.slack.slack_web_app,
-what `run_slack_http` serves) on 127.0.0.1.
+what the public server serves) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ from slack_sdk.signature import SignatureVerifier
 from bot.core.model import CommandRequest, Reply, ReplyEntry
 from bot.core.platform import CommandHandler
 from bot.deliver.adapters.slack import (
+    MAX_BODY,
     build_slack_app,
     make_slack_client,
-    run_slack_http,
     run_slack_socket_mode,
+    slack_routes,
     slack_web_app,
 )
 from bot.errors import CommandError
+from bot.net.inbound import run_public_server
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlackAPI
 
 SECRET = "test-signing-secret"
@@ -308,7 +310,7 @@ async def test_http_mode_serves_signed_commands_on_the_port_until_cancelled(
     base = f"http://127.0.0.1:{port}"
     app = make_app(fake_slack, core, process_before_response=True)
     async with (
-        running(run_slack_http(app, port, host="127.0.0.1", signing_secret=SECRET)),
+        running(run_public_server([slack_routes(app, SECRET)], "127.0.0.1", port, max_body=MAX_BODY)),
         aiohttp.ClientSession() as session,
     ):
         for _ in range(100):  # wait for the listener, at most ~5 s

@@ -1,5 +1,5 @@
 """Hostile and broken requests to every inbound HTTP endpoint get a 4xx, never a 500, and leave no
-traceback in the log: Slack HTTP mode (the real `run_slack_http` on a free port of 127.0.0.1, Bolt
+traceback in the log: Slack HTTP mode (the real public server, `run_public_server` with Slack's routes, on a free port of 127.0.0.1, Bolt
 behind it, the fake Slack API for its calls) and the operator's /healthz and /metrics server.
 
 Named cases first (the timestamp that used to give a 500, bodies that are not what they claim to be,
@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.deliver.adapters.slack import EVENTS_PATH, MAX_BODY, run_slack_http, slack_web_app
-from bot.net.inbound import refuse_malformed, start_public_server
+from bot.deliver.adapters.slack import EVENTS_PATH, MAX_BODY, slack_routes, slack_web_app
+from bot.net.inbound import refuse_malformed, run_public_server, start_public_server
 from bot.ops.health import build_health_app, start_health_server
 from bot.store import open_database
 from bot.store.db import database_problem
@@ -48,7 +48,7 @@ async def slack(fake_slack: FakeSlackAPI) -> AsyncIterator[str]:
     """The production HTTP mode (ack first, answer later) on a free port; yields its base URL."""
     port = free_port()
     app = make_app(fake_slack, SmallCore())
-    async with running(run_slack_http(app, port, host="127.0.0.1", signing_secret=SECRET)):
+    async with running(run_public_server([slack_routes(app, SECRET)], "127.0.0.1", port, max_body=MAX_BODY)):
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
             for _ in range(100):  # wait for the listener, at most ~5 s

@@ -14,10 +14,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app import PUBLIC_MAX_BODY
 from bot.core.websub import sign
 from bot.deliver.dispatch import dispatch_due
+from bot.net.inbound import run_public_server, start_public_server
 from bot.ops.metrics import Snapshot, render_metrics
-from bot.poll.websub import start_websub_server
 from bot.store.websub import all_subscriptions, current, note_hub
 from tests.conftest import TestClock
 from tests.fakes.feed_server import rss
@@ -46,7 +47,9 @@ class Setup:
         self.feed_server.serve("/feed.xml", rss(items, links={"hub": self.hub.url, "self": self.topic}))
 
     async def start(self) -> Setup:
-        self.runner, port = await start_websub_server(self.bot.websub, "127.0.0.1", 0)
+        self.runner, port = await start_public_server(
+            [self.bot.websub.add_routes], "127.0.0.1", 0, max_body=PUBLIC_MAX_BODY
+        )
         self.bot.websub.public_url = f"http://127.0.0.1:{port}"
         return self
 
@@ -308,7 +311,7 @@ async def test_websub_is_off_without_a_public_url(feed_server, config_dir, make_
 async def test_slack_http_mode_carries_the_callback_on_its_port_with_the_push_cap_not_slacks(  # type: ignore[no-untyped-def]
     feed_server, config_dir, make_bot, hub, fake_slack
 ) -> None:
-    from bot.deliver.adapters.slack import MAX_BODY, run_slack_http
+    from bot.deliver.adapters.slack import MAX_BODY, slack_routes
     from tests.deliver.test_slack_app import SECRET, SmallCore, free_port, make_app, running
 
     topic = feed_server.url("/feed.xml")
@@ -317,9 +320,9 @@ async def test_slack_http_mode_carries_the_callback_on_its_port_with_the_push_ca
     bot = make_bot(config_dir)
     port = free_port()
     bot.websub.public_url = f"http://127.0.0.1:{port}"
-    serve = run_slack_http(
-        make_app(fake_slack, SmallCore()), port, host="127.0.0.1", signing_secret=SECRET,
-        add_routes=bot.websub.add_routes,
+    serve = run_public_server(  # the service's one public server, with Slack's body cap
+        [slack_routes(make_app(fake_slack, SmallCore()), SECRET), bot.websub.add_routes],
+        "127.0.0.1", port, max_body=MAX_BODY,
     )  # fmt: skip
     async with running(serve):
         for _ in range(100):  # wait for the listener, at most ~5 s

@@ -509,22 +509,3 @@ def slack_web_app(
     return public_app(
         [slack_routes(app, signing_secret), *([add_routes] if add_routes else [])], max_body=MAX_BODY
     )
-
-
-async def run_slack_http(
-    app: AsyncApp,
-    port: int,
-    host: str = "0.0.0.0",
-    *,
-    signing_secret: str | None,
-    add_routes: Callable[[web.Application], None] | None = None,
-) -> None:
-    """Serve `app` over HTTP on `host:port` at /slack/events (see `slack_web_app`) until cancelled."""
-    runner = web.AppRunner(slack_web_app(app, signing_secret, add_routes=add_routes))
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        log.info("slack: HTTP mode listening on %s:%d%s", host, port, EVENTS_PATH)
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
