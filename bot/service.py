@@ -28,7 +28,7 @@ from bot.errors import StoreError
 from bot.ops.health import run_health_server
 from bot.ops.notices import check_notices
 from bot.store.db import checkpoint, checkpoint_off_loop
-from bot.store.leases import SCHEDULER, Lease, hold_lease, release_lease, take_over
+from bot.store.leases import SCHEDULER, Lease, hold_lease, release_lease
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
@@ -97,14 +97,8 @@ class Service:
         try:
             lease = hold_lease(self.bot.db, SCHEDULER, self.instance, now=now, ttl=LEASE_SECONDS)
             if lease.holder != self.instance and _stopped_on_this_host(lease.holder):
-                lease = take_over(
-                    self.bot.db,
-                    SCHEDULER,
-                    gone=lease.holder,
-                    holder=self.instance,
-                    now=now,
-                    ttl=LEASE_SECONDS,
-                )
+                release_lease(self.bot.db, SCHEDULER, lease.holder)  # its process is gone: no wait for expiry
+                lease = hold_lease(self.bot.db, SCHEDULER, self.instance, now=now, ttl=LEASE_SECONDS)
         except StoreError as error:
             log.warning("scheduler lease: %s; skipping this run", error)
             return False

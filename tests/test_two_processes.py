@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.store.db import open_database
-from bot.store.leases import SCHEDULER, current_lease, hold_lease, release_lease, take_over
+from bot.store.leases import SCHEDULER, current_lease, hold_lease, release_lease
 from tests.fakes.feed_server import rss
 
 WHEN = format_datetime(datetime.now(UTC) - timedelta(minutes=5))
@@ -115,7 +115,4 @@ def test_a_lease_has_one_holder_until_it_expires_or_is_given_up(tmp_path):
     release_lease(db, SCHEDULER, "b")
     assert current_lease(db, SCHEDULER) is None
     assert hold_lease(db, SCHEDULER, "a", now=212, ttl=60).holder == "a"
-
-    assert take_over(db, SCHEDULER, gone="x", holder="b", now=213, ttl=60).holder == "a"  # x never held it
-    assert take_over(db, SCHEDULER, gone="a", holder="b", now=213, ttl=60).holder == "b"
     db.conn.close()

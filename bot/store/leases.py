@@ -34,24 +34,9 @@ def hold_lease(db: Database, name: str, holder: str, *, now: float, ttl: float) 
             " expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
             [name, holder, now, now + ttl, now],
         )
-        row = db.execute(
-            "SELECT holder, renewed_at, expires_at FROM leases WHERE name = ?", [name]
-        ).fetchone()
-    return Lease(*row)
-
-
-def take_over(db: Database, name: str, *, gone: str, holder: str, now: float, ttl: float) -> Lease:
-    """Take the lease from `gone`, a holder known to have stopped (its process is not running), at
-    once rather than at expiry; a lease someone else took meanwhile is left alone."""
-    with transaction(db):
-        db.execute(
-            "UPDATE leases SET holder = ?, renewed_at = ?, expires_at = ? WHERE name = ? AND holder = ?",
-            [holder, now, now + ttl, name, gone],
-        )
-        row = db.execute(
-            "SELECT holder, renewed_at, expires_at FROM leases WHERE name = ?", [name]
-        ).fetchone()
-    return Lease(*row)
+        lease = current_lease(db, name)
+    assert lease is not None  # just written, or held by another: a row either way
+    return lease
 
 
 def current_lease(db: Database, name: str) -> Lease | None:
@@ -60,6 +45,7 @@ def current_lease(db: Database, name: str) -> Lease | None:
 
 
 def release_lease(db: Database, name: str, holder: str) -> None:
-    """Give the lease up at a clean stop, so a standby takes over at its next job run, not at expiry."""
+    """Give the lease up at a clean stop, so a standby takes over at its next job run, not at expiry
+    (also how a standby frees the lease of a holder whose process it knows has stopped)."""
     with transaction(db):
         db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])
