@@ -61,6 +61,12 @@ MIN_WATCH = 24 * 3600.0
 OFFLINE_RETRY = 30.0  # our network down: every feed is tried again this soon (or at the next tick, if later)  # a feed watched for less than a day is judged as if watched for one
 
 
+def configured_interval(config: BotConfig, feed: FeedConfig) -> float:
+    """The feed's own interval from feeds.yaml, else `poll_interval`: the base of its schedule and
+    of its backoff."""
+    return feed.interval or config.settings.poll_interval
+
+
 @dataclass(frozen=True)
 class FeedFailure:
     kind: str
@@ -136,22 +142,21 @@ class Pipeline:
         self, config: BotConfig, feeds: list[FeedConfig], states: dict[str, FeedState], now: float
     ) -> None:
         schedule = config.settings.schedule
-        polled = {f.url for f in feeds} - self._pushed
-        stale = now - self._intervals_at >= SCHEDULE_REFRESH or set(self._intervals) != polled
         if not schedule.adaptive:
             self._intervals = {}
             return
-        if not stale:
-            return
+        polled = {f.url for f in feeds} - self._pushed
+        if now - self._intervals_at < SCHEDULE_REFRESH and set(self._intervals) == polled:
+            return  # rates change slowly; a feed added, removed, pushed or no longer pushed counts at once
         counts = new_item_counts(self.db, since=now - schedule.window)
         activity = {}
         for feed in feeds:
-            if feed.url in self._pushed:
+            if feed.url not in polled:
                 continue  # polled at the WebSub safety interval: no part of the polling budget
             first = states[feed.url].first_success_at
             watched = min(schedule.window, max(now - (first or now), MIN_WATCH))
             activity[feed.url] = FeedActivity(
-                interval=feed.interval or config.settings.poll_interval,
+                interval=configured_interval(config, feed),
                 host=yarl.URL(feed.url).host or "",
                 new_items=counts.get(feed.url, 0),
                 watched_for=watched,
@@ -165,7 +170,7 @@ class Pipeline:
     def interval_of(self, config: BotConfig, feed: FeedConfig) -> float:
         """The feed's poll interval now: the adaptive schedule's, else the configured one; while its
         WebSub subscription is live, the slower safety interval (pushes bring its items)."""
-        normal = self._intervals.get(feed.url) or feed.interval or config.settings.poll_interval
+        normal = self._intervals.get(feed.url) or configured_interval(config, feed)
         safety = config.settings.websub.poll_interval
         return push_poll_interval(normal, safety, live=feed.url in self._pushed)
 
@@ -391,7 +396,7 @@ class Pipeline:
         now = self.clock()
         outcome = decide_after_failure(
             now=now,
-            interval=feed.interval or config.settings.poll_interval,
+            interval=configured_interval(config, feed),
             status=failure.status,
             previous_errors=state.error_count,
             retry_after=failure.retry_after,
