@@ -97,6 +97,7 @@ CLEAR_THRESHOLD = 0.55
 MIN_ANCHORS = 6  # shared names and amounts (weight) that, with enough overlap, say "the same object"
 ANCHORED_OVERLAP = 0.4  # share of the shorter report's event weight found in the other
 ACTION_OVERLAP = 0.4  # ... when one shared name and the same kind of action are the evidence
+SAME_HEADLINE = 0.8  # headlines this alike (after vetoes) are one report re-run or lightly edited
 EMBED_THRESHOLD = 0.75  # cosine of the story texts' sentence embeddings that, past every veto, is evidence
 
 AMOUNT_WEIGHT = 3  # "$1.1 billion", "14,000", "10%": rarely shared by different events
@@ -527,6 +528,8 @@ def judge(a: StoryFeatures, b: StoryFeatures, common: Collection[str] = ()) -> V
         return _with(verdict, True, "alike, headlines too")
     if anchors >= MIN_ANCHORS and overlap >= ANCHORED_OVERLAP:
         return _with(verdict, True, f"the same names or amounts ({anchors})")
+    if headline_score >= SAME_HEADLINE and _weight(a.headline, common) >= MIN_SHARED:
+        return _with(verdict, True, "the same headline")
     if same_action and anchors >= NAME_WEIGHT and overlap >= ACTION_OVERLAP:
         return _with(
             verdict,

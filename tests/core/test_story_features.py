@@ -202,3 +202,22 @@ def test_words_frequent_across_stored_items_are_no_evidence() -> None:
 def test_too_little_text_is_never_grouped() -> None:
     short = story_features("Markets wrap")
     assert not is_same_story(short, short)
+
+
+def test_one_headline_re_run_with_another_summary_is_one_event() -> None:
+    # A Google News copy ("- CNBC") often carries the aggregator's own snippet instead of the lead.
+    first = story_features(
+        "Jeff Bezos says AI's biggest payoff will come in factories, not chatbots",
+        "Speaking at a conference on Tuesday, Bezos argued that industrial uses would matter most.",
+    )
+    copy = story_features(
+        "Jeff Bezos says AI's biggest payoff will come in factories, not chatbots - CNBC",
+        "Watch the full interview with the Amazon founder: rockets, retail, philanthropy, Washington and his ranch in Texas.",
+        "CNBC",
+    )
+    verdict = judge(first, copy)
+    assert verdict.same and verdict.reason == "the same headline", verdict
+    # ... but a re-run headline at another stage is still another event.
+    agreed = story_features("Bezos fund agrees to buy Lakeshore Stamping for $1.1 billion")
+    closed = story_features("Bezos fund completes deal to buy Lakeshore Stamping for $1.1 billion")
+    assert not judge(agreed, closed).same
