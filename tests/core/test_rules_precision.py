@@ -20,6 +20,9 @@ from tests.paths import DATA, ROOT
 LABELLED = DATA / "labelled_items.jsonl"
 LABELLED_MORE = DATA / "labelled_items_more.jsonl"
 LABELLED_3 = DATA / "labelled_items_3.jsonl"
+# Written blind to the rules by another author (220 items, 110 relevant); first measured P 0.840
+# R 0.809, and the rules have since been improved on it by general changes only.
+LABELLED_4 = DATA / "labelled_items_4.jsonl"
 RULES = ROOT / "config" / "rules.yaml"
 PRECISION = 0.97
 RECALL = 0.95
@@ -54,7 +57,7 @@ def test_labelled_set_is_large_and_about_a_third_relevant() -> None:
     assert all(item["kind"].startswith("relevant") == item["relevant"] for item in items)
 
 
-@pytest.mark.parametrize("path", [LABELLED_MORE, LABELLED_3], ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [LABELLED_MORE, LABELLED_3, LABELLED_4], ids=lambda path: path.name)
 def test_later_development_sets_are_large_and_about_half_relevant(path: Path) -> None:
     items = load_labelled(path)
     relevant = sum(item["relevant"] for item in items)
@@ -86,3 +89,22 @@ def test_default_rules_reach_precision_and_recall_of_95_percent(path: Path) -> N
         pytest.fail(
             f"precision {precision:.3f}, recall {recall:.3f} (need {PRECISION} and {RECALL})\n{report}"
         )
+
+
+# The fourth set does NOT reach the target yet (measured P 0.941, R 0.864): these floors keep the
+# figures from sliding back. What it still misses is listed by `pytest -s` on this test.
+DEV_4_PRECISION, DEV_4_RECALL = 0.93, 0.85
+
+
+def test_default_rules_on_the_fourth_development_set_do_not_slide_back() -> None:
+    ruleset = load_default_rules()
+    outcomes = [(bool(ruleset.match(i["title"], i["summary"])), i) for i in load_labelled(LABELLED_4)]
+    hits = sum(1 for matched, item in outcomes if matched and item["relevant"])
+    fired = sum(1 for matched, _ in outcomes if matched)
+    relevant = sum(1 for _, item in outcomes if item["relevant"])
+    for matched, item in outcomes:
+        if matched != item["relevant"]:
+            print(f"  {'false alarm' if matched else 'missed'} {item['id']} [{item['kind']}] {item['title']}")
+    precision, recall = hits / (fired or 1), hits / (relevant or 1)
+    print(f"precision {precision:.3f} recall {recall:.3f}")
+    assert precision >= DEV_4_PRECISION and recall >= DEV_4_RECALL, (precision, recall)

@@ -189,7 +189,10 @@ def is_cjk_char(text: str) -> bool:
 # --- the lead: the title and the summary's first sentence ---------------------------------------
 
 HEAD = 4  # a wildcard is pre-checked against the first HEAD letters of the item's words
-LEAD_WORDS = 60  # the lead's cap when a summary has no sentence break
+# The lead's cap: a story that names the venture only after its twentieth summary word mentions it
+# in passing ("...; the cuts come as Bezos devotes more attention to Project Prometheus"). Chosen on
+# the development sets (dev 4: precision 0.84 -> 0.91 at 20 words, no relevant item lost on any set).
+LEAD_WORDS = 20
 _CJK_PER_WORD = 3  # one-character words: about three make a word of a spaced language
 _CLOSERS = "\"'’”»)\\]」』）】"
 # A sentence ends at . ! ? … (or Arabic-script ؟ ۔) followed by a space, the end or CJK text
