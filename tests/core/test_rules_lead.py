@@ -45,7 +45,9 @@ def test_lead_misses_a_passing_mention_later_in_the_summary() -> None:
 
 
 def test_abbreviations_initials_and_numbers_do_not_end_the_first_sentence() -> None:
-    summary = "Mr. Bezos told U.S. officials at 9 a.m. that the $6.2 bn. venture, No. 1, buys factories. Then more."
+    summary = (
+        "Mr. Bezos told U.S. officials at 9 a.m. that the $6.2 bn. venture, No. 1, buys factories. Then more."
+    )
     assert matches("lead:factories", "News", summary)
     assert not matches("lead:more", "News", summary)
     assert matches("lead:Bezos", "News", "Amazon.com Inc. founder Jeff Bezos spoke. Nothing else.")
