@@ -6,7 +6,13 @@ and never used to tune them (only their aggregate figures are printed, never the
   The first 40 (h1-h20, n1-n20) predate the rest and carry no `kind`.
 - heldout_items_2.jsonl: 245 items (122 relevant, 123 hard negatives, 56 relevant in the eight
   other languages), written later by another author, committed before the rule changes measured
-  against it."""
+  against it.
+- heldout_items_3.jsonl: 240 items (120 relevant, 40 of them in nine other languages; 60 hard
+  negatives), written by an author who saw neither the rules nor any other labelled set, and
+  committed before it was first measured. Its first reading, once, for the rules before and after
+  the fourth development set's changes: precision 0.882 -> 0.954, recall 0.875 -> 0.858. Neither
+  meets the target (precision 0.97, recall 0.95): these are the honest figures for news the rules
+  were not written beside."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from tests.paths import DATA
 
 HELD_OUT = DATA / "heldout_items.jsonl"
 HELD_OUT_2 = DATA / "heldout_items_2.jsonl"
+HELD_OUT_3 = DATA / "heldout_items_3.jsonl"
 MIN_PRECISION = 0.97
 # The issue's target is recall >= 0.95; the rules measure 0.947 on the first set (precision 1.000),
 # so the target is NOT met there: this floor only keeps the figure from sliding back. Before the
@@ -42,13 +49,14 @@ def test_held_out_set_is_large_and_covers_the_kinds() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "min_recall"),
-    # The second set measured recall 0.975 before any rule change made after it was written.
-    [(HELD_OUT, MIN_RECALL), (HELD_OUT_2, 0.95)],
-    ids=["heldout-1", "heldout-2"],
+    ("path", "min_precision", "min_recall"),
+    # The second set measured recall 0.975 before any rule change made after it was written. The
+    # third set's floors sit under its measured 0.954 / 0.858: the target is NOT met there.
+    [(HELD_OUT, MIN_PRECISION, MIN_RECALL), (HELD_OUT_2, MIN_PRECISION, 0.95), (HELD_OUT_3, 0.94, 0.85)],
+    ids=["heldout-1", "heldout-2", "heldout-3"],
 )
 def test_default_rules_hold_their_precision_and_recall_on_items_they_were_not_tuned_on(
-    path: Path, min_recall: float
+    path: Path, min_precision: float, min_recall: float
 ) -> None:
     ruleset = load_default_rules()
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -60,6 +68,6 @@ def test_default_rules_hold_their_precision_and_recall_on_items_they_were_not_tu
     recall = true_positives / (true_positives + missed)
     print(f"{path.name}: precision {precision:.3f}, recall {recall:.3f} on {len(items)} items")
     # Only the figures are reported: the misses are not listed, so nobody tunes a rule to them.
-    assert precision >= MIN_PRECISION and recall >= min_recall, (
+    assert precision >= min_precision and recall >= min_recall, (
         f"precision {precision:.3f}, recall {recall:.3f}"
     )
