@@ -163,6 +163,8 @@ class InteractiveCore:
             )
         name = name.strip().lower()
         query = " ".join(query.split())  # one line, as a slash command carries it
+        if not name or len(name.split()) != 1:  # else the query's first word would become the name
+            return Reply(title="Give the rule a name: one word, no spaces.", is_error=True)
         config = self._config()
         existing = None if new else next((r for r in config.rules if r.name == name), None)
         steps: list[str] = []
