@@ -1,8 +1,8 @@
 """Per-rule precision from readers' "not relevant" feedback. Pure: callers pass the alerts and the
 feedback of the period.
 
-Precision here is the share of a rule's alerted items nobody marked "not relevant": a lower bound
-on what readers found useful (silence is counted as relevant), comparable from week to week.
+Precision here is the share of a rule's alerted items nobody marked "not relevant". Silence counts
+as relevant, so it is an upper bound on the true precision, comparable from week to week.
 """
 
 from __future__ import annotations
