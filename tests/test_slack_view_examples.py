@@ -84,7 +84,7 @@ def examples() -> dict[str, dict[str, Any]]:
             source="Reuters",
             summary="The AI start-up co-led by Jeff Bezos agreed to buy the supplier for $2 billion.",
             published=datetime(2026, 11, 25, 14, 2, tzinfo=UTC),
-        ),  # fmt: skip
+        ),
         rules=("prometheus",),
         terms=("Project Prometheus", "Bezos"),
     )
