@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlite_utils import Database
 
 from bot.commands import CommandCore
+from bot.commands.interactive import InteractiveCore
 from bot.config import BotConfig, Settings, load_config
 from bot.core.platform import AlertSender
 from bot.core.routing import Reachable
@@ -285,6 +286,13 @@ def build_command_core(bot: Bot, reachable: Reachable) -> CommandCore:
     )
 
 
+def build_interactions(bot: Bot) -> InteractiveCore:
+    """The App Home / modal / alert-button core over `bot`, saving through its command core."""
+    return InteractiveCore(
+        db=bot.db, commands=bot.commands, config_provider=bot.config.effective, clock=lambda: bot.clock()
+    )
+
+
 # The public server's body cap: Slack's and Discord's requests (WebSub pushes are read with their own).
 PUBLIC_MAX_BODY = 256 * 1024
 
@@ -310,13 +318,16 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
         )
 
         client = make_slack_client(env.slack_bot_token, env.slack_api_url)  # one client: alerts and commands
-        bot.senders["slack"] = SlackAlertSender(client)
-        if core is not None and (env.slack_app_token or env.slack_signing_secret):
+        # Alert buttons need someone to answer their clicks: the app (Socket Mode or HTTP mode).
+        interactive = bool(env.slack_app_token or env.slack_signing_secret)
+        bot.senders["slack"] = SlackAlertSender(client, buttons=interactive)
+        if core is not None and interactive:
             app = build_slack_app(
                 client,
                 signing_secret=env.slack_signing_secret,
                 handle_command=core.handle,
                 command_name="/" + settings.command_name,
+                interactions=build_interactions(bot),
             )
             if env.slack_app_token and not slack_http:
                 token = env.slack_app_token

@@ -80,7 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="try rules: explain a verdict, test a rule on stored items")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     explain = rules_sub.add_parser("explain", help="why an item (id) or a text is or is not matched")
-    explain.add_argument("target", help="a stored item id, or any text (treated as a title)")
+    explain.add_argument(
+        "target",
+        help="a stored item id, feedback:<id> (from `rules feedback`), or any text (treated as a title)",
+    )
     explain.add_argument("--summary", default="", help="summary text to match along with the title")
     explain.set_defaults(handler=_rules_explain)
     test = rules_sub.add_parser("test", help="what a rule would have matched among stored items")
@@ -227,11 +230,27 @@ def _cmd(args: argparse.Namespace) -> int:
 def _rules_explain(args: argparse.Namespace) -> int:
     from bot.app import open_store
     from bot.core.rules import format_explanation
+    from bot.store.feedback import feedback_by_id, feedback_on_item
 
     db, source = open_store(_env())
     ruleset = source.ruleset(source.effective())
-    row = db.execute("SELECT title, summary FROM items WHERE id = ?", [args.target]).fetchone()
-    title, summary = row if row else (args.target, args.summary)
+    target = args.target
+    if target.startswith("feedback:"):  # an example from `rules feedback`: explain the item it flags
+        number = target.removeprefix("feedback:")
+        found = feedback_by_id(db, int(number)) if number.isdigit() else None
+        if found is None:
+            print(f"There is no feedback {target!r}.", file=sys.stderr)
+            return 1
+        target = found.item_id
+    row = db.execute("SELECT title, summary FROM items WHERE id = ?", [target]).fetchone()
+    title, summary = row if row else (target, args.summary)
+    if row:
+        for flag in feedback_on_item(db, target):
+            when = datetime.fromtimestamp(flag.at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+            fired = ", ".join(flag.rules) or "no rule"
+            print(
+                f"feedback:{flag.id}: not relevant, by {flag.platform} user {flag.user_id} on {when}; rules that fired: {fired}"
+            )
     print(format_explanation(ruleset.explain(title, summary)))
     return 0
 

@@ -213,3 +213,32 @@ def test_run_takes_http_and_still_its_first_name_slack_http():
     assert _parser().parse_args(["run", "--http"]).slack_http is True
     assert _parser().parse_args(["run", "--slack-http"]).slack_http is True
     assert _parser().parse_args(["run"]).slack_http is False
+
+
+async def test_rules_explain_takes_a_feedback_example_and_says_who_flagged_it(config_dir, tmp_path):
+    from bot.commands.interactive import InteractiveCore  # the alert button's own path writes the row
+    from bot.core.model import CommandRequest
+    from bot.store import transaction
+    from tests.commands.helpers import Harness, add_story
+
+    config_dir.write()
+    db_path = tmp_path / "bot.db"
+    harness = Harness(config_dir.path, db_path)
+    item = add_story(harness.db, "Prometheus 3.0 released with PromQL changes", rules=("prometheus",))
+    with transaction(harness.db):
+        harness.db.execute(
+            "INSERT INTO deliveries (item_id, platform, channel, rules, next_attempt_at, created_at)"
+            " VALUES (?, 'slack', 'C1', '[\"prometheus\"]', 0, 0)",
+            [item],
+        )
+    buttons = InteractiveCore(db=harness.db, commands=harness.core, config_provider=harness.file_config)
+    reader = CommandRequest(platform="slack", user_id="U0READER", text="", channel_id="C1")
+    assert buttons.not_relevant(reader, "1").counted
+    harness.db.conn.close()
+    code, out, err = await run_bot("rules", "explain", "feedback:1", env=bot_env(config_dir, db_path))
+    assert code == 0, err
+    assert "feedback:1: not relevant, by slack user U0READER" in out
+    assert "rules that fired: prometheus" in out
+    assert "prometheus" in out.split("\n", 1)[1]  # the explanation of each rule follows
+    code, _, err = await run_bot("rules", "explain", "feedback:99", env=bot_env(config_dir, db_path))
+    assert code == 1 and "no feedback" in err

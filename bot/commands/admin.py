@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot.commands.arguments import ParsedCommand, after_words, take_option
 from bot.commands.context import Context, commit_edit, usage_error
+from bot.commands.feedback import rules_feedback
 from bot.commands.format import format_time, one_line
 from bot.commands.help import usage_of
 from bot.config import FactConfig, RuleConfig
@@ -36,6 +37,7 @@ def rules(ctx: Context, cmd: ParsedCommand) -> Reply:
         "enable": _rules_toggle,
         "disable": _rules_toggle,
         "test": _rules_test,
+        "feedback": rules_feedback,
         "reset": _rules_reset,
     }
     handler = handlers.get(cmd.action or "list")

@@ -64,6 +64,13 @@ USAGES: tuple[Usage, ...] = (
         True,
     ),
     Usage(
+        "rules feedback",
+        "[days]",
+        "rules feedback 7",
+        "Per rule: alerts and how many readers marked not relevant, with examples (default 7 days).",
+        True,
+    ),
+    Usage(
         "rules reset",
         "<name>",
         "rules reset fund",

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.core.model import Alert, CommandRequest, Reply
+from bot.core.rules.preview import RulePreview
+from bot.core.views import ActionOutcome, HomeView, RuleForm
 
 
 class AlertSender(Protocol):
@@ -75,3 +77,30 @@ def delivery_key(alert: Alert) -> str:
     recognised later.
     At most 25 characters, Discord's nonce limit."""
     return f"nb{alert.delivery_id}-{alert.item.id[:10]}"[:25]
+
+
+class Interactions(Protocol):
+    """The platform-neutral core behind App Home, the rule editor and the alert buttons
+    (bot.commands.interactive.InteractiveCore); adapters translate to and from it."""
+
+    def is_admin(self, request: CommandRequest) -> bool: ...
+
+    def home(
+        self, request: CommandRequest, *, notice: str = "", notice_is_error: bool = False
+    ) -> HomeView: ...
+
+    def rule_form(self, request: CommandRequest, name: str | None) -> RuleForm | None: ...
+
+    def preview(
+        self, request: CommandRequest, name: str, query: str, *, enabled: bool = True
+    ) -> RulePreview | None: ...
+
+    async def save_rule(
+        self, request: CommandRequest, *, name: str, query: str, enabled: bool, new: bool
+    ) -> Reply: ...
+
+    async def add_feed(self, request: CommandRequest, url: str, name: str = "") -> Reply: ...
+
+    def not_relevant(self, request: CommandRequest, delivery_id: str) -> ActionOutcome: ...
+
+    def mute(self, request: CommandRequest, delivery_id: str) -> ActionOutcome: ...

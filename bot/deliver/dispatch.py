@@ -29,6 +29,7 @@ from bot.core.render.digest import render_digest
 from bot.deliver.recovery import settle_interrupted
 from bot.errors import DeliveryError
 from bot.logs import redact_tokens
+from bot.store.feedback import story_muted
 from bot.store.outbox import (
     DIGEST_MARKER,
     DueDelivery,
@@ -142,6 +143,12 @@ class Dispatcher:
                 [row.alert.delivery_id],
                 message_ref="skipped: no message to update",
                 now=self._clock(),
+            )
+            return SendOutcome.PASSED
+        if story_muted(self._db, row.platform, row.channel, parent.alert.item.id):
+            # a reader pressed "Mute this story" on the alert: its thread gets no more updates
+            mark_sent(
+                self._db, [row.alert.delivery_id], message_ref="skipped: story muted", now=self._clock()
             )
             return SendOutcome.PASSED
         if earlier_update_unsettled(self._db, row):

@@ -310,6 +310,43 @@ def _v12_leases(db: Database) -> None:
     )
 
 
+def _v13_reserved(db: Database) -> None:
+    """Nothing here: version 13 belongs to a change developed alongside this one (the two are
+    merged with that change's own step in this place)."""
+
+
+def _v14_feedback_and_mutes(db: Database) -> None:
+    """Reader feedback on alerts (bot.store.feedback) and stories muted per channel.
+
+    One "not relevant" per item and user, whatever the clicks; one mute per story and channel.
+    Plain SQL, no SQLite-only functions: the store also runs on PostgreSQL."""
+    db.executescript(
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            item_id TEXT NOT NULL,
+            delivery_id INTEGER,
+            rules TEXT NOT NULL DEFAULT '[]',   -- JSON list: the rules that fired for that alert
+            platform TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'not_relevant',
+            at REAL NOT NULL,
+            UNIQUE (item_id, platform, user_id, kind)
+        );
+        CREATE INDEX feedback_at ON feedback (at);
+        CREATE TABLE story_mutes (
+            platform TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            story_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (platform, channel, story_id)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_core_tables,
     _v2_commands,
@@ -323,6 +360,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v10_reserved,
     _v11_websub,
     _v12_leases,
+    _v13_reserved,
+    _v14_feedback_and_mutes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

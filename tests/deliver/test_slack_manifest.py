@@ -36,3 +36,14 @@ def test_the_slack_page_documents_every_slack_environment_variable_and_the_event
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "PORT"):
         assert name in readme
     assert EVENTS_PATH in readme
+
+
+def test_manifest_turns_on_what_the_interactive_views_need() -> None:
+    from bot.deliver.adapters import slack_views
+
+    manifest = load_manifest()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    # the listener the events subscription feeds
+    assert '@app.event("app_home_opened")' in inspect.getsource(slack_views)

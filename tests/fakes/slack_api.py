@@ -2,8 +2,9 @@
 
 An aiohttp server on 127.0.0.1 with an ephemeral port, reached by the real slack-sdk and
 slack-bolt clients (point them at `api_url`). It answers auth.test, records chat.postMessage
-calls (thread replies too: `replies(ts)` lists those with that thread_ts) and chat.update edits
-(`updates`; the edited message in `posted` shows the new text and blocks), counts every call per
+calls (thread replies too: `replies(ts)` lists those with that thread_ts), chat.update edits
+(`updates`; the edited message in `posted` shows the new text and blocks) and views.publish /
+views.open / views.update (`views`, with their Block Kit JSON), counts every call per
 method, and fails calls on demand (`fail_next`): a 429 with a Retry-After, a Slack error code, a
 5xx, a dropped connection, or a garbled answer (tests/fakes/faults.py) given after the call was
 carried out (`accept=True`: the message is posted) or instead of it. `response_url(name)` gives a
@@ -53,6 +54,8 @@ class FakeSlackAPI:
         self.messages: list[dict[str, Any]] = []  # accepted chat.postMessage bodies
         self.posted: dict[str, dict[str, Any]] = {}  # ts -> accepted body, to follow threads
         self.updates: list[dict[str, Any]] = []  # accepted chat.update bodies, oldest first
+        self.views: list[tuple[str, dict[str, Any]]] = []  # (views.publish|open|update, body), oldest first
+        self._view_ids = itertools.count(1)
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url name, body)
         self.auth_headers: list[str] = []
         self._failures: dict[str, deque[Failure]] = {}
@@ -221,6 +224,17 @@ class FakeSlackAPI:
             ]
             found.sort(key=lambda message: float(message["ts"]), reverse=True)
             return web.json_response({"ok": True, "messages": found[: int(body.get("limit") or 100)]})
+        if method in ("views.publish", "views.open", "views.update"):
+            view = body.get("view")
+            if isinstance(view, str):  # form-encoded calls carry the view as JSON text
+                view = json.loads(view)
+            if not isinstance(view, dict) or (method == "views.open" and not body.get("trigger_id")):
+                return web.json_response({"ok": False, "error": "invalid_arguments"})
+            self.views.append((method, {**body, "view": view}))
+            view_id = body.get("view_id") or f"V{next(self._view_ids):08d}"
+            return web.json_response(
+                {"ok": True, "view": {**view, "id": view_id, "hash": f"h{len(self.views)}"}}
+            )
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})
         return web.json_response({"ok": False, "error": "unknown_method"})

@@ -129,11 +129,40 @@ def _source_label(alert: Alert) -> str:
     return host or ""
 
 
-def render_slack_alert(alert: Alert) -> dict[str, Any]:
+NOT_RELEVANT = "alert_not_relevant"  # action_id of the alert buttons (bot.deliver.adapters.slack_views)
+MUTE_STORY = "alert_mute"
+
+
+def alert_buttons(delivery_id: int) -> Block:
+    """The actions block under an alert: "Not relevant" and "Mute this story", each carrying only
+    the delivery id (the bot looks up the item, story, channel and rules itself)."""
+    value = str(delivery_id)
+    return {
+        "type": "actions",
+        "block_id": "alert_feedback",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Not relevant"},
+                "action_id": NOT_RELEVANT,
+                "value": value,
+            },
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Mute this story"},
+                "action_id": MUTE_STORY,
+                "value": value,
+            },
+        ],
+    }
+
+
+def render_slack_alert(alert: Alert, *, buttons: bool = False) -> dict[str, Any]:
     """Render one alert as `{"text": fallback, "blocks": [...]}` for chat.postMessage.
 
     Blocks: the headline linking to the story, a context line with source, time and the
-    rules that fired, and the summary with the matched terms in bold.
+    rules that fired, the summary with the matched terms in bold, and with `buttons` (where the
+    app answers interactions) the "Not relevant" / "Mute this story" buttons.
     """
     item = alert.item
     title = _one_line(item.title) or "(untitled)"
@@ -160,6 +189,8 @@ def render_slack_alert(alert: Alert) -> dict[str, Any]:
         pattern = _terms_pattern(alert.terms)
         blocks.append(_section(fit(summary, SECTION_LIMIT, lambda s: _bold_terms(s, pattern))))
 
+    if buttons:
+        blocks.append(alert_buttons(alert.delivery_id))
     fallback = f"{title} — {source}" if source else title
     return {"text": fit(fallback, FALLBACK_LIMIT, escape_slack), "blocks": blocks}
 
@@ -262,7 +293,7 @@ def render_slack_update(alert: Alert) -> dict[str, Any]:
     return {"text": fit(fallback, FALLBACK_LIMIT, escape_slack), "blocks": [block]}
 
 
-def render_slack_parent(alert: Alert) -> dict[str, Any]:
+def render_slack_parent(alert: Alert, *, buttons: bool = False) -> dict[str, Any]:
     """The alert as first posted plus a context line naming every outlet in `alert.also_reported`
     ("Also reported by Reuters, AP and 3 more"), for chat.update of the alert message itself."""
     payload = render_slack_alert(alert)
@@ -270,6 +301,8 @@ def render_slack_parent(alert: Alert) -> dict[str, Any]:
     if outlets:
         line = fit(f"Also reported by {outlets}", CONTEXT_LIMIT, escape_slack)
         payload["blocks"].append(_context(line))
+    if buttons:  # an edit replaces every block: the buttons are kept, under the outlets line
+        payload["blocks"].append(alert_buttons(alert.delivery_id))
     return payload
 
 

@@ -33,7 +33,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.model import Alert, CommandRequest, Reply
-from bot.core.platform import CommandHandler, delivery_key
+from bot.core.platform import CommandHandler, Interactions, delivery_key
 from bot.core.render.slack import (
     render_slack_alert,
     render_slack_notice,
@@ -161,7 +161,11 @@ class SlackAlertSender:
         max_attempts: int = 3,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         max_wait: float = 30.0,
+        buttons: bool = False,
     ) -> None:
+        """`buttons`: put "Not relevant" / "Mute this story" under alerts; only where this process
+        (or another on the same app) answers Slack's interactions."""
+        self._buttons = buttons
         self._client = client
         self._max_attempts = max(1, max_attempts)
         self._sleep = sleep
@@ -169,7 +173,10 @@ class SlackAlertSender:
 
     async def send_alert(self, channel: str, alert: Alert) -> str:
         return await self._post(
-            channel, render_slack_alert(alert), f"alert {alert.delivery_id}", key=delivery_key(alert)
+            channel,
+            render_slack_alert(alert, buttons=self._buttons),
+            f"alert {alert.delivery_id}",
+            key=delivery_key(alert),
         )
 
     async def find_sent(
@@ -241,7 +248,7 @@ class SlackAlertSender:
     async def refresh_parent(self, channel: str, parent_ref: str, alert: Alert) -> str:
         """chat.update the alert message `parent_ref`: its content as first posted (delivery key kept)
         plus a line naming the outlets in `alert.also_reported`. Safe to repeat."""
-        payload = render_slack_parent(alert)
+        payload = render_slack_parent(alert, buttons=self._buttons)
         return await self._with_retries(
             lambda: self._client.chat_update(
                 channel=channel,
@@ -407,8 +414,10 @@ def build_slack_app(
     handle_command: CommandHandler,
     command_name: str = "/news",
     process_before_response: bool = False,
+    interactions: Interactions | None = None,
 ) -> AsyncApp:
-    """The Bolt app answering `command_name`, for Socket Mode or HTTP mode.
+    """The Bolt app answering `command_name`, for Socket Mode or HTTP mode, and with
+    `interactions` the App Home, modals and alert buttons (bot.deliver.adapters.slack_views).
 
     `signing_secret` is needed for HTTP mode; without one every HTTP request is refused
     (Socket Mode requests are not signed and Bolt does not check them).
@@ -431,6 +440,11 @@ def build_slack_app(
             return
         if result.status_code != 200:
             log.warning("slack: response_url answered HTTP %s: %s", result.status_code, result.body[:200])
+
+    if interactions is not None:
+        from bot.deliver.adapters.slack_views import add_slack_interactions
+
+        add_slack_interactions(app, interactions)
 
     @app.error
     async def on_error(error: Exception) -> BoltResponse | None:
