@@ -14,11 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import load_config
 from bot.core.rules import RuleSet, RuleSpec
 
 
@@ -28,8 +27,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds; the best is reported")
     args = parser.parse_args()
 
-    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8"))["rules"]
-    ruleset = RuleSet.compile([RuleSpec(r["name"], r["query"], r.get("enabled", True)) for r in rules])
+    config = load_config(ROOT / "config")  # the shipped rules and the named lists they use
+    ruleset = RuleSet.compile([RuleSpec(r.name, r.query, r.enabled) for r in config.rules], config.rule_lists)
     lines = (ROOT / "tests" / "data" / "labelled_items.jsonl").read_text(encoding="utf-8").splitlines()
     labelled = [json.loads(line) for line in lines if line.strip()]
     items = [(i["title"], i["summary"]) for i in labelled] * (args.items // len(labelled) + 1)

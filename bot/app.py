@@ -138,7 +138,7 @@ class ConfigSource:
 
     def ruleset(self, config: BotConfig) -> RuleSet:
         """Rules compiled once per distinct rule set, not once per cycle."""
-        key = tuple((r.name, r.query, r.enabled) for r in config.rules)
+        key = (tuple((r.name, r.query, r.enabled) for r in config.rules), tuple(config.rule_lists.items()))
         if key != self._rules_key or self._ruleset is None:
             self._ruleset = RuleSet.compile(
                 [
@@ -150,7 +150,8 @@ class ConfigSource:
                         color=r.color,
                     )
                     for r in config.rules
-                ]
+                ],
+                config.rule_lists,
             )
             self._rules_key = key
         return self._ruleset

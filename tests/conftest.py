@@ -52,6 +52,7 @@ class ConfigDir:
         routes: list[dict[str, Any]] | None = None,
         settings: dict[str, Any] | None = None,
         facts: list[dict[str, Any]] | None = None,
+        lists: dict[str, str] | None = None,
     ) -> ConfigDir:
         base_settings: dict[str, Any] = {
             "poll_interval": "5m",
@@ -65,7 +66,8 @@ class ConfigDir:
             base_settings[key] = {**base_settings[key], **value} if nested else value
         files = {
             "feeds.yaml": {"feeds": feeds or []},
-            "rules.yaml": {"rules": DEFAULT_RULES if rules is None else rules},
+            "rules.yaml": {"rules": DEFAULT_RULES if rules is None else rules}
+            | ({"lists": lists} if lists else {}),
             "routes.yaml": {
                 "routes": routes or [{"platform": "console", "channel": "stdout", "rules": ["all"]}]
             },

@@ -16,7 +16,7 @@ from bot.commands.context import Context, commit_edit, usage_error
 from bot.commands.feedback import rules_feedback
 from bot.commands.format import format_time, one_line
 from bot.commands.help import usage_of
-from bot.config import FactConfig, RuleConfig
+from bot.config import FactConfig, RuleConfig, rule_context
 from bot.core.model import Reply, ReplyEntry
 from bot.core.rules import RuleSet, RuleSpec, compile_query, format_explanation
 from bot.errors import CommandError, RuleError
@@ -68,7 +68,7 @@ def _rules_add(ctx: Context, cmd: ParsedCommand) -> Reply:
         raise CommandError(
             f"A rule named {name!r} exists. Change it with: /{ctx.command} rules edit {name} <query>"
         )
-    rule = _valid_rule(name, query)
+    rule = _valid_rule(ctx, name, query)
     commit_edit(ctx, kind="rules", key=name, action="rules.add", before=None, after=rule)
     return Reply(title=f"Added rule {name}", lines=(f"Query: {query}", "It applies from the next poll."))
 
@@ -76,7 +76,7 @@ def _rules_add(ctx: Context, cmd: ParsedCommand) -> Reply:
 def _rules_edit(ctx: Context, cmd: ParsedCommand) -> Reply:
     name, query = _name_and_query(ctx, cmd, "rules edit")
     before = _existing_rule(ctx, name)
-    after = _valid_rule(name, query, like=before)
+    after = _valid_rule(ctx, name, query, like=before)
     if after == before:
         return Reply(title=f"Rule {name} already has that query")
     commit_edit(ctx, kind="rules", key=name, action="rules.edit", before=before, after=after)
@@ -124,7 +124,9 @@ def _rules_test(ctx: Context, cmd: ParsedCommand) -> Reply:
     if existing is not None:
         query = existing.query
     try:
-        ruleset = RuleSet.compile([RuleSpec(name=existing.name if existing else "test", query=query)])
+        ruleset = RuleSet.compile(
+            [RuleSpec(name=existing.name if existing else "test", query=query)], ctx.config.rule_lists
+        )
     except RuleError as error:
         raise CommandError(f"That query does not parse:\n{error}") from None
     if text is not None:
@@ -243,17 +245,19 @@ def _name_and_query(ctx: Context, cmd: ParsedCommand, name: str) -> tuple[str, s
     return words[0].lower(), after_words(cmd.raw, 1)
 
 
-def _valid_rule(name: str, query: str, like: RuleConfig | None = None) -> RuleConfig:
+def _valid_rule(ctx: Context, name: str, query: str, like: RuleConfig | None = None) -> RuleConfig:
     if len(query) > 1000:
         raise CommandError("A rule query must be at most 1,000 characters.")
     try:
-        compile_query(query)
+        compile_query(query, ctx.config.rule_lists)  # a chat rule may use the files' @lists
     except RuleError as error:
         raise CommandError(f"That query does not parse:\n{error}") from None
     try:
         if like is not None:
             return like.model_copy(update={"query": query})
-        return RuleConfig(name=name, query=query)
+        return RuleConfig.model_validate(
+            {"name": name, "query": query}, context=rule_context(ctx.config.rule_lists)
+        )
     except ValidationError as error:
         reason = error.errors()[0]["msg"].removeprefix("Value error, ")
         raise CommandError(f"Rule name {name!r} is not valid: {reason}.") from None

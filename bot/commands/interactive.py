@@ -150,7 +150,8 @@ class InteractiveCore:
             PreviewAlert(a.delivery_id, PreviewItem(a.item_id, a.title, a.summary), a.rules, a.channel)
             for a in alerts_since(self._db, now - DAY)
         ]
-        return preview_rule(name, query, enabled=enabled, items=items, alerts=alerts)
+        lists = self._config().rule_lists
+        return preview_rule(name, query, enabled=enabled, items=items, alerts=alerts, lists=lists)
 
     async def save_rule(
         self, request: CommandRequest, *, name: str, query: str, enabled: bool, new: bool

@@ -21,6 +21,7 @@ from bot.config.settings import (
     Settings,
     WebSubSettings,
     load_config,
+    rule_context,
     validate_config,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "Settings",
     "WebSubSettings",
     "load_config",
+    "rule_context",
     "validate_config",
 ]

@@ -60,7 +60,7 @@ DISCORD_WEBHOOK_URL = re.compile(
 )
 
 # Entries each list file may hold. Longer lists are refused before any entry is validated.
-MAX_ENTRIES = {"feeds": 5_000, "rules": 500, "routes": 1_000, "facts": 1_000}
+MAX_ENTRIES = {"feeds": 5_000, "rules": 500, "routes": 1_000, "facts": 1_000, "lists": 500}
 MAX_PROBLEMS = 50  # listed by `check` and the log; the rest are counted
 _KEY_PART_CHARS = 40  # a hostile mapping key is shown cut to this
 _REASON_CHARS = 400
@@ -172,13 +172,14 @@ class RuleConfig(_Strict):
 
     @field_validator("query")
     @classmethod
-    def _parses(cls, query: str) -> str:
+    def _parses(cls, query: str, info: ValidationInfo) -> str:
         # Checked here, not only when rules are compiled, so a chat edit stored by an older version
         # whose query no longer parses is dropped like any invalid entry instead of failing a cycle.
+        # The named lists it may use (`@bezos`) come in the validation context: rule_context().
         from bot.core.rules import compile_query  # the rule language lives in its own package
 
         try:
-            compile_query(query)
+            compile_query(query, (info.context or {}).get("lists"))
         except RuleError as error:
             raise ValueError(str(error)) from None  # pydantic reports ValueErrors, not other errors
         return query
@@ -354,10 +355,17 @@ class Settings(_Strict):
         return timezone
 
 
+def rule_context(lists: Mapping[str, str]) -> dict[str, Any]:
+    """The validation context a `RuleConfig` needs: the named lists its query may use."""
+    return {"lists": lists}
+
+
 @dataclass(frozen=True)
 class BotConfig:
     feeds: tuple[FeedConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
+    # Named word lists the rules share (rules.yaml's `lists:`; a query says `@name`).
+    rule_lists: Mapping[str, str] = field(default_factory=dict)
     routes: tuple[RouteConfig, ...] = ()
     facts: tuple[FactConfig, ...] = ()
     settings: Settings = field(default_factory=Settings)
@@ -401,13 +409,21 @@ def validate_config(files: Mapping[str, Any], directory: Path | None = None) -> 
 def _validated(files: Mapping[str, Any], directory: Path | None, problems: _Problems) -> BotConfig:
     lists: dict[str, list[Any]] = {}
     positions: dict[str, list[int]] = {}  # each valid entry's index in its file, for messages
+    rules_file = files.get("rules.yaml")
+    rule_lists: dict[str, str] = {}
+    if isinstance(rules_file, dict) and "lists" in rules_file:
+        rule_lists = _rule_lists(rules_file["lists"], problems)
+        rules_file = {key: value for key, value in rules_file.items() if key != "lists"}
     for file_name, (key, model) in _LIST_FILES.items():
-        entries = _top_level_list(files.get(file_name), file_name, key, problems)
-        lists[key], positions[key] = _valid_entries(model, entries, file_name, key, problems)
+        raw = rules_file if file_name == "rules.yaml" else files.get(file_name)
+        entries = _top_level_list(raw, file_name, key, problems)
+        context = rule_context(rule_lists) if model is RuleConfig else None
+        lists[key], positions[key] = _valid_entries(model, entries, file_name, key, problems, context)
     settings = _settings(files.get("settings.yaml"), problems)
     config = BotConfig(
         feeds=tuple(lists["feeds"]),
         rules=tuple(lists["rules"]),
+        rule_lists=rule_lists,
         routes=tuple(lists["routes"]),
         facts=tuple(lists["facts"]),
         settings=settings,
@@ -521,14 +537,58 @@ def _top_level_list(raw: Any, file_name: str, key: str, problems: _Problems) -> 
     return value
 
 
+def _rule_lists(raw: Any, problems: _Problems) -> dict[str, str]:
+    """rules.yaml's `lists:`: name -> query text, each one parsing with the others. A list that
+    is not valid is reported and left out (and so is any list that uses it)."""
+    from bot.core.rules import compile_query  # the rule language lives in its own package
+    from bot.core.rules.lexer import LIST_NAME
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.add("rules.yaml", "lists", "expected a mapping of list names to queries")
+        return {}
+    if len(raw) > MAX_ENTRIES["lists"]:
+        problems.add(
+            "rules.yaml", "lists", f"{len(raw):,} lists; at most {MAX_ENTRIES['lists']:,} are allowed"
+        )
+        return {}
+    texts: dict[str, str] = {}
+    for name, text in raw.items():
+        where = f"lists.{_key_part(name)}"
+        if not isinstance(name, str) or not LIST_NAME.fullmatch(name):
+            problems.add("rules.yaml", where, "a list name: a lower-case letter, then letters, digits or _")
+        elif not isinstance(text, str):
+            problems.add("rules.yaml", where, "expected a query (words joined by OR, as in a rule)")
+        else:
+            texts[name] = text
+    while True:  # drop the invalid ones until the rest all parse with each other
+        bad = {}
+        for name, text in texts.items():
+            try:
+                compile_query(text, texts)
+            except RuleError as error:
+                bad[name] = str(error)
+        if not bad:
+            return texts
+        for name, reason in bad.items():
+            problems.add("rules.yaml", f"lists.{name}", reason)
+            del texts[name]
+
+
 def _valid_entries(
-    model: type[M], entries: list[Any], file_name: str, key: str, problems: _Problems
+    model: type[M],
+    entries: list[Any],
+    file_name: str,
+    key: str,
+    problems: _Problems,
+    context: dict[str, Any] | None = None,
 ) -> tuple[list[M], list[int]]:
     """The entries that validate, and each one's index in the file."""
     valid: list[M] = []
     indices: list[int] = []
     for index, entry in enumerate(entries):
-        parsed = _validate(model, entry, file_name, f"{key}[{index}]", problems)
+        parsed = _validate(model, entry, file_name, f"{key}[{index}]", problems, context)
         if parsed is not None:
             valid.append(parsed)
             indices.append(index)
@@ -544,9 +604,16 @@ def _settings(raw: Any, problems: _Problems) -> Settings:
     return _validate(Settings, raw, "settings.yaml", "", problems) or Settings()
 
 
-def _validate(model: type[M], raw: Any, file_name: str, prefix: str, problems: _Problems) -> M | None:
+def _validate(
+    model: type[M],
+    raw: Any,
+    file_name: str,
+    prefix: str,
+    problems: _Problems,
+    context: dict[str, Any] | None = None,
+) -> M | None:
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context)
     except ValidationError as error:
         for detail in error.errors(include_url=False, include_input=False):
             problems.add(file_name, _key(prefix, detail), _reason(detail))

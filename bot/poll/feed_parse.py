@@ -125,7 +125,8 @@ def _websub_links(links: object) -> tuple[tuple[str, str], ...]:
 
 
 RuleKey = tuple[tuple[str, str, bool], ...]  # (name, query, enabled) per rule: small to send to a worker
-_compiled_rules: dict[RuleKey, RuleSet] = {}  # per worker process: rules compile once, not per feed
+ListKey = tuple[tuple[str, str], ...]  # (name, query) per named list the rules use (`@name`)
+_compiled_rules: dict[tuple[RuleKey, ListKey], RuleSet] = {}  # per worker: rules compile once, not per feed
 
 
 def match_items(items: tuple[Item, ...], ruleset: RuleSet) -> dict[str, tuple[RuleMatch, ...]]:
@@ -142,6 +143,7 @@ def parse_in_worker(
     rules: RuleKey,
     known: frozenset[str] = frozenset(),
     embed: bool = False,
+    lists: ListKey = (),
 ) -> ParsedFeed:
     """Picklable entry point for the process pool: parse, normalise and match one feed.
 
@@ -153,11 +155,11 @@ def parse_in_worker(
     )
     if not parsed.ok or not parsed.items:
         return parsed
-    ruleset = _compiled_rules.get(rules)
+    ruleset = _compiled_rules.get((rules, lists))
     if ruleset is None:
         _compiled_rules.clear()
-        ruleset = _compiled_rules[rules] = RuleSet.compile(
-            [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules]
+        ruleset = _compiled_rules[rules, lists] = RuleSet.compile(
+            [RuleSpec(name=name, query=query, enabled=enabled) for name, query, enabled in rules], dict(lists)
         )
     matches = match_items(tuple(item for item in parsed.items if item.id not in known), ruleset)
     embedder = story_embedder() if embed else None

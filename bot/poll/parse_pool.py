@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from bot.poll.feed_parse import ParsedFeed, RuleKey, parse_in_worker
+from bot.poll.feed_parse import ListKey, ParsedFeed, RuleKey, parse_in_worker
 
 IDLE_AFTER = 120.0  # seconds without a parse after which the workers exit
 
@@ -64,13 +64,23 @@ class ParsePool:
         rules: RuleKey,
         known: frozenset[str] = frozenset(),
         embed: bool = False,
+        lists: ListKey = (),
     ) -> ParsedFeed:
         """Parse, normalise and match one feed in a worker process (items in `known` unmatched)."""
         loop = asyncio.get_running_loop()
         self._parsing += 1
         try:
             return await loop.run_in_executor(
-                self._pool(), parse_in_worker, body, url, content_type, now.timestamp(), rules, known, embed
+                self._pool(),
+                parse_in_worker,
+                body,
+                url,
+                content_type,
+                now.timestamp(),
+                rules,
+                known,
+                embed,
+                lists,
             )
         except BrokenProcessPool:
             # a worker died (out of memory on a hostile feed, killed): record it, start afresh

@@ -323,6 +323,7 @@ class Pipeline:
             content_type=content_type,
             now=datetime.fromtimestamp(now, tz=UTC),
             rules=tuple((rule.name, rule.query, rule.enabled) for rule in config.rules),
+            lists=tuple(config.rule_lists.items()),
             known=recent_item_ids(self.db, feed.url),
             embed=config.settings.story_embeddings,
         )

@@ -19,13 +19,14 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database
 
-from bot.config import BotConfig, FactConfig, FeedConfig, RuleConfig
+from bot.config import BotConfig, FactConfig, FeedConfig, RuleConfig, rule_context
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def drop_edit(db: Database, kind: Kind, key: str) -> bool:
 def apply_overrides(config: BotConfig, db: Database) -> BotConfig:
     """The effective config: `config` (from the files) with every chat edit laid over it."""
     edits = load_edits(db)
-    merged = {kind: _apply_kind(kind, getattr(config, kind), edits) for kind in MODELS}
+    merged = {kind: _apply_kind(kind, getattr(config, kind), edits, config.rule_lists) for kind in MODELS}
     return dataclasses.replace(config, feeds=merged["feeds"], rules=merged["rules"], facts=merged["facts"])
 
 
@@ -154,8 +155,11 @@ def origins(config: BotConfig, db: Database, kind: Kind) -> dict[str, Origin]:
     return result
 
 
-def _apply_kind(kind: str, entries: tuple[Any, ...], edits: list[Edit]) -> tuple[Any, ...]:
+def _apply_kind(
+    kind: str, entries: tuple[Any, ...], edits: list[Edit], rule_lists: Mapping[str, str]
+) -> tuple[Any, ...]:
     model = MODELS[kind]
+    context = rule_context(rule_lists) if kind == "rules" else None  # a chat rule may use @lists
     by_key: dict[str, Any] = {entry_key(kind, e): e for e in entries}
     for edit in edits:
         if edit.kind != kind:
@@ -167,7 +171,7 @@ def _apply_kind(kind: str, entries: tuple[Any, ...], edits: list[Edit]) -> tuple
             by_key.pop(edit.key, None)
             continue
         try:
-            by_key[edit.key] = model.model_validate(edit.value)
+            by_key[edit.key] = model.model_validate(edit.value, context=context)
         except ValidationError as error:  # stored by an older version with other rules: keep the file's
             reasons = "; ".join(_reason(detail) for detail in error.errors(include_input=False)[:5])
             _warn_invalid(kind, edit.key, edit.at, f"no longer validates, ignored: {reasons}")

@@ -10,7 +10,9 @@ import pytest
 from bot.commands.access import is_admin
 from bot.config import Admins, Settings
 from bot.core.model import CommandRequest
+from bot.core.rules import RuleSet, RuleSpec
 from bot.store.audit import recent_audit
+from bot.store.overrides import apply_overrides
 from tests.commands.helpers import Harness, add_story, reply_text, slack, snapshot
 from tests.conftest import ConfigDir
 
@@ -177,3 +179,17 @@ async def test_audit_shows_who_what_when_before_and_after(harness: Harness) -> N
     assert entry.title == "rules.edit bajaj"
     assert entry.meta == "2026-11-25 12:00 UTC · slack · alice (UADMIN)"
     assert 'query="Vik Bajaj"' in entry.text and "query=Bajaj" in entry.text
+
+
+async def test_a_chat_rule_may_use_the_files_named_lists(config_dir: ConfigDir, tmp_path: Path) -> None:
+    config_dir.write(lists={"bezos": 'Bezos OR "Amazon founder"'})
+    harness = Harness(config_dir.path, tmp_path / "bot.db")
+    reply = await harness.run("rules add founder lead:@bezos AND factories", slack)
+    assert not reply.is_error, reply
+    assert "founder" in rule_names(harness)
+    effective = apply_overrides(harness.file_config(), harness.db)  # the chat edit, validated again
+    specs = [RuleSpec(rule.name, rule.query) for rule in effective.rules if rule.name == "founder"]
+    ruleset = RuleSet.compile(specs, effective.rule_lists)
+    assert [m.rule for m in ruleset.match("The Amazon founder buys factories", "")] == ["founder"]
+    reply = await harness.run("rules add broken @nobody AND factories", slack)
+    assert reply.is_error and "a list defined beside the rules" in reply_text(reply)

@@ -110,3 +110,48 @@ def test_a_broken_file_edit_keeps_the_last_valid_config_in_force(config_dir, tmp
     assert [f.url for f in source.file_config().feeds] == ["https://a.example/rss"]
     config_dir.write(feeds=[{"url": "https://a.example/rss"}, {"url": "https://b.example/rss"}])
     assert len(source.file_config().feeds) == 2
+
+
+def test_rules_can_share_named_lists(config_dir):
+    config_dir.write(
+        rules=[{"name": "fund", "query": "lead:@bezos AND @fund_words"}],
+        lists={
+            "bezos": 'Bezos OR "Amazon founder"',
+            "fund_words": "fund OR vehicle OR @pool",
+            "pool": "pool",
+        },
+    )
+    config = load_config(config_dir.path)
+    assert (
+        config.rules[0].query == "lead:@bezos AND @fund_words"
+    )  # kept as written, for chat and `rules list`
+    assert set(config.rule_lists) == {"bezos", "fund_words", "pool"}
+
+
+def test_a_bad_list_is_reported_and_so_is_every_list_and_rule_that_uses_it(config_dir):
+    config_dir.write(
+        rules=[
+            {"name": "uses_broken", "query": "@broken AND fund"},
+            {"name": "fine", "query": "@bezos AND fund"},
+        ],
+        lists={
+            "bezos": "Bezos",
+            "broken": "Bezos AND (fund",
+            "uses": "@broken OR x",
+            "Bad-Name": "x",
+            "num": 3,
+        },
+    )
+    found = problems_of(config_dir.path)
+    keys = {key for file, key, _ in found if file == "rules.yaml"}
+    assert {"lists.broken", "lists.uses", "lists.Bad-Name", "lists.num", "rules[0].query"} == keys, found
+    reasons = {key: reason for _, key, reason in found}
+    assert "position" in reasons["lists.broken"] and "@broken" in reasons["rules[0].query"]
+
+
+def test_lists_must_be_a_mapping_and_other_top_level_keys_are_still_typos(config_dir):
+    config_dir.write(rules=[{"name": "x", "query": "Bezos"}])
+    rules_file = config_dir.path / "rules.yaml"
+    rules_file.write_text(rules_file.read_text() + "lists: [a, b]\nlist: {}\n", encoding="utf-8")
+    keys = {key for _, key, _ in problems_of(config_dir.path)}
+    assert keys == {"lists", "list"}

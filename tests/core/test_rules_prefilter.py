@@ -8,13 +8,14 @@ the tree as written) says."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.config import load_config
 from bot.core.rules import RuleSet, RuleSpec, compile_query
 from bot.core.rules.nodes import And, Near, Node, Not, Or
 from bot.core.rules.ruleset import CompiledQuery
@@ -47,10 +48,10 @@ def without_prechecks(node: Node) -> None:
         without_prechecks(child)
 
 
-def both(query: str) -> tuple[CompiledQuery, CompiledQuery]:
-    plain = compile_query(query)
+def both(query: str, lists: Mapping[str, str] | None = None) -> tuple[CompiledQuery, CompiledQuery]:
+    plain = compile_query(query, lists)
     without_prechecks(plain.root)
-    return compile_query(query), replace(plain, cues=())
+    return compile_query(query, lists), replace(plain, cues=())
 
 
 def verdicts(query: CompiledQuery, title: str, summary: str) -> tuple[bool, tuple[str, ...]]:
@@ -100,16 +101,17 @@ def test_prechecks_change_no_verdict_and_no_terms(query: str, title: str, summar
 
 @pytest.mark.slow
 def test_the_shipped_rules_give_the_same_verdicts_and_terms_on_the_labelled_set() -> None:
-    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    config = load_config(ROOT / "config")
+    rules = [{"name": rule.name, "query": rule.query} for rule in config.rules]
     lines = (DATA / "labelled_items.jsonl").read_text(encoding="utf-8").splitlines()
     items = [json.loads(line) for line in lines if line.strip()]
-    explained = RuleSet.compile([RuleSpec(rule["name"], rule["query"]) for rule in rules])
+    explained = RuleSet.compile([RuleSpec(rule["name"], rule["query"]) for rule in rules], config.rule_lists)
     for item in items:
         verdict = {e.rule: e.matched for e in explained.explain(item["title"], item["summary"])}
         matched = {m.rule for m in explained.match(item["title"], item["summary"])}
         assert matched == {rule for rule, hit in verdict.items() if hit}, item["id"]
     for rule in rules:
-        fast, plain = both(rule["query"])
+        fast, plain = both(rule["query"], config.rule_lists)
         for item in items:
             title, summary = item["title"], item["summary"]
             assert verdicts(fast, title, summary) == verdicts(plain, title, summary), (

@@ -54,3 +54,17 @@ async def test_a_parse_in_progress_keeps_the_workers() -> None:
             await parse(pool, f"story {n}")
     finally:
         pool.close()
+
+
+async def test_a_worker_matches_with_the_rules_named_lists() -> None:
+    pool = ParsePool(workers=1)
+    body = rss(
+        [{"title": "The Amazon founder buys a parts maker", "link": "https://n.example.com/1", "guid": "1"}]
+    )
+    try:
+        parsed = await pool.parse(body.encode(), url="https://feeds.example.com/a.xml", content_type=None,
+                                  now=datetime.now(UTC), rules=(("founder", "lead:@bezos", True),),
+                                  lists=(("bezos", 'Bezos OR "Amazon founder"'),))  # fmt: skip
+        assert parsed.ok and [m.rule for m in parsed.matches[parsed.items[0].id]] == ["founder"]
+    finally:
+        pool.close()

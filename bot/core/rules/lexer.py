@@ -1,13 +1,14 @@
 """Splitting a one-line rule query into tokens, each with its 0-based position.
 
-Tokens: `(` `)`, a quoted phrase, a bare word, AND / OR / NOT (any case), NEAR or NEAR/n, and a
-field prefix (`title:` / `summary:` / `lead:` / `any:`). Written as a hand scan over the characters, so a
+Tokens: `(` `)`, a quoted phrase, a bare word, AND / OR / NOT (any case), NEAR or NEAR/n, a
+field prefix (`title:` / `summary:` / `lead:` / `any:`) and a named word list (`@bezos`). Written as a hand scan over the characters, so a
 hostile query costs linear time. Errors are `RuleError(query, position, expected)`.
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.errors import RuleError
@@ -17,11 +18,12 @@ OPERATORS = ("AND", "OR", "NOT")
 MAX_NEAR = 100
 DEFAULT_NEAR = 10
 _SEPARATORS = set('()"')
+LIST_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # `@name` refers to a list defined beside the rules
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "(" ")" "phrase" "word" "AND" "OR" "NOT" "NEAR" "field" "end"
+    kind: str  # "(" ")" "phrase" "word" "list" "AND" "OR" "NOT" "NEAR" "field" "end"
     text: str  # phrase contents, the word, the field name; for NEAR the distance as digits
     pos: int  # where the token starts in the query
     end: int  # one past its last character
@@ -74,5 +76,13 @@ def _bare(query: str, lexeme: str, pos: int) -> list[Token]:
         field = Token("field", name.lower(), pos, pos + len(name) + 1)
         if not rest:
             return [field]  # `title:(...)` or `title:"..."`: the next token follows
-        return [field, Token("word", rest, field.end, end, field.end)]
-    return [Token("word", lexeme, pos, end, pos)]
+        return [field, _word_or_list(query, rest, field.end, end)]
+    return [_word_or_list(query, lexeme, pos, end)]
+
+
+def _word_or_list(query: str, lexeme: str, pos: int, end: int) -> Token:
+    if not lexeme.startswith("@"):
+        return Token("word", lexeme, pos, end, pos)
+    if not LIST_NAME.fullmatch(lexeme[1:]):
+        raise RuleError(query, pos, "a list name after '@': a lower-case letter, then letters, digits or _")
+    return Token("list", lexeme[1:], pos, end, pos + 1)

@@ -7,13 +7,19 @@ Grammar, loosest binding first (adjacent terms are joined by an implicit AND):
     and     := unary ([AND] unary)*
     unary   := NOT unary | near
     near    := primary (NEAR[/n] primary)*         operands: words, phrases, OR-groups of them
-    primary := [field:] (word | "phrase" | '(' or ')')
+    primary := [field:] (word | "phrase" | @list | '(' or ')')
 
-Errors raise `RuleError(query, position, expected)` at the offending token. Nesting is capped so a
-hostile query cannot exhaust the stack. Pure: no I/O.
+`@name` stands for a named list (`lists`, defined beside the rules: rules.yaml's `lists:`), parsed
+in place as if it were written in brackets; a field prefix applies to it as to a group. Lists may
+use other lists, never themselves. Errors raise `RuleError(query, position, expected)` at the
+offending token (an error inside a list points at its `@name`). Nesting is capped, and so is the
+number of tokens once lists are expanded, so a hostile query cannot exhaust the stack or memory.
+Pure: no I/O.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from bot.core.rules.lexer import Token, tokenize
 from bot.core.rules.nodes import And, Near, Node, Not, Or, Part, Phrase, Word
@@ -22,24 +28,42 @@ from bot.errors import RuleError
 
 MAX_QUERY_LENGTH = 10_000
 MAX_DEPTH = 40
-_TERM = "a word, a quoted phrase, '(' or NOT"
+MAX_EXPANDED_TOKENS = 100_000  # words and operators of a query with its lists written out
+_TERM = "a word, a quoted phrase, a @list, '(' or NOT"
 
 
-def parse(query: str) -> Node:
+def parse(query: str, lists: Mapping[str, str] | None = None) -> Node:
     if len(query) > MAX_QUERY_LENGTH:
         raise RuleError(query, MAX_QUERY_LENGTH, f"a query of at most {MAX_QUERY_LENGTH} characters")
     if not query.strip():
         raise RuleError(query, 0, f"a query: {_TERM}")
-    return _Parser(query).parse()
+    return _Parser(query, lists or {}).parse()
 
 
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(
+        self,
+        query: str,
+        lists: Mapping[str, str],
+        *,
+        expanding: frozenset[str] = frozenset(),
+        depth: int = 0,
+        field: str = "any",
+        budget: list[int] | None = None,
+    ) -> None:
         self.query = query
         self.tokens = tokenize(query)
+        self.lists = lists
+        self.expanding = expanding  # the lists being parsed around this one: a list may not use itself
+        # Tokens left before the expansion cap, shared by the parsers of a query and its lists.
+        self.budget = budget if budget is not None else [MAX_EXPANDED_TOKENS]
+        self.budget[0] -= len(self.tokens)
+        if self.budget[0] < 0:
+            limit = f"at most {MAX_EXPANDED_TOKENS:,} words and operators with lists written out"
+            raise RuleError(query, 0, limit)
         self.i = 0
-        self.depth = 0
-        self.fields = ["any"]  # the field in force: set by `title:( ... )` around a group
+        self.depth = depth
+        self.fields = [field]  # the field in force: set by `title:( ... )` around a group
 
     @property
     def tok(self) -> Token:
@@ -107,14 +131,17 @@ class _Parser:
         tok = self.tok
         if tok.kind == "field":
             self.i += 1
-            if self.tok.kind not in ("word", "phrase", "("):
-                raise self._error(f"a word, a quoted phrase or '(' right after {tok.text}:")
+            if self.tok.kind not in ("word", "phrase", "list", "("):
+                raise self._error(f"a word, a quoted phrase, a @list or '(' right after {tok.text}:")
             node = self._primary(tok.text)
             node.source = self._source(tok.pos)  # show `title:...` in explanations
             return node
         if tok.kind in ("word", "phrase"):
             self.i += 1
             return self._term(tok, field)
+        if tok.kind == "list":
+            self.i += 1
+            return self._list(tok, field)
         if tok.kind == "(":
             self.i += 1
             self._enter()
@@ -130,6 +157,31 @@ class _Parser:
         previous = self.tokens[self.i - 1].kind if self.i else ""
         after = f" after {previous}" if previous in ("AND", "OR", "NOT", "NEAR") else ""
         raise self._error(_TERM + after)
+
+    def _list(self, tok: Token, field: str) -> Node:
+        """`@name`: the named list's query, parsed where it stands as if written in brackets."""
+        name = tok.text
+        if name not in self.lists:
+            known = ", ".join(f"@{known}" for known in sorted(self.lists)[:20]) or "none are defined"
+            raise self._error(f"a list defined beside the rules (lists: {known})", tok)
+        if name in self.expanding:
+            raise self._error(f"a list that does not use itself (@{name} is being expanded)", tok)
+        self._enter()
+        try:
+            node = _Parser(
+                self.lists[name],
+                self.lists,
+                expanding=self.expanding | {name},
+                depth=self.depth,
+                field=self.fields[-1] if field == "any" else field,
+                budget=self.budget,
+            ).parse()
+        except RuleError as error:
+            where = f"in it: {error.expected}, at position {error.position}"
+            raise self._error(f"a valid @{name} ({where})", tok) from None
+        self.depth -= 1
+        node.source = f"@{name}"  # explanations name the list; a field prefix is added by the caller
+        return node
 
     def _enter(self) -> None:
         self.depth += 1

@@ -4,7 +4,7 @@ of the last days it matches and the alerts it would stop. Pure: callers pass the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.rules.ruleset import compile_query
@@ -55,6 +55,7 @@ def preview_rule(
     items: Sequence[PreviewItem],
     alerts: Sequence[PreviewAlert],
     headlines: int = HEADLINES,
+    lists: Mapping[str, str] | None = None,
 ) -> RulePreview:
     """The preview of rule `name` with `query` (`enabled` or not) over `items` (newest first).
 
@@ -62,7 +63,7 @@ def preview_rule(
     (or the rule being disabled) would not fire for its item now.
     """
     try:
-        compiled = compile_query(query)
+        compiled = compile_query(query, lists)
     except RuleError as error:
         return RulePreview(
             query=query,

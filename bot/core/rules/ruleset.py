@@ -7,7 +7,7 @@ it); `match` tokenises an item once and evaluates every enabled rule on the shar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.model import RuleMatch
@@ -59,9 +59,10 @@ class CompiledQuery:
         return self.test(Doc.of(title, summary))
 
 
-def compile_query(query: str) -> CompiledQuery:
-    """Parse and validate one query; raises `RuleError` with the position and what was expected."""
-    root = parse(query)
+def compile_query(query: str, lists: Mapping[str, str] | None = None) -> CompiledQuery:
+    """Parse and validate one query (its `@name`s from `lists`); raises `RuleError` with the
+    position and what was expected."""
+    root = parse(query, lists)
     share_results([root])
     return CompiledQuery(query, root, tuple(dict.fromkeys(cues(root))))
 
@@ -88,7 +89,7 @@ class RuleSet:
         self.specs: list[RuleSpec] = [spec for spec, _ in rules]
 
     @classmethod
-    def compile(cls, specs: Sequence[RuleSpec]) -> RuleSet:
+    def compile(cls, specs: Sequence[RuleSpec], lists: Mapping[str, str] | None = None) -> RuleSet:
         seen: set[str] = set()
         rules = []
         for spec in specs:
@@ -96,7 +97,7 @@ class RuleSet:
                 raise ConfigError([("", f"rule {spec.name!r}", "duplicate rule name")])
             seen.add(spec.name)
             try:
-                rules.append((spec, compile_query(spec.query)))
+                rules.append((spec, compile_query(spec.query, lists)))
             except RuleError as error:
                 raise RuleError(error.query, error.position, error.expected, rule=spec.name) from None
         share_results([compiled.root for _, compiled in rules])  # across rules, too
