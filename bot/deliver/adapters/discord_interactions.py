@@ -18,6 +18,10 @@ else happens (refusals are logged on one line, at most once a minute, never with
   placeholder (PATCH /webhooks/<application id>/<token>/messages/@original), or, when a public
   placeholder gets a private answer, the placeholder is deleted and a private follow-up sent;
 - APPLICATION_COMMAND_AUTOCOMPLETE (type 4): the choices, at once (type 8);
+- MESSAGE_COMPONENT (type 3) and MODAL_SUBMIT (type 5), with a `DiscordUI`: alert buttons are
+  answered at once, privately; the rule editor opens as a MODAL response (type 9, also for
+  `/news rules add|edit <name>` from an admin); a rule's test or save is deferred (type 5) and
+  its answer replaces the placeholder, like a command's (bot.deliver.adapters.discord_ui decides);
 - anything else, or a signed body that is not an interaction: 400.
 
 The translation is the gateway path's own (bot.deliver.adapters.discord_slash: the core's text
@@ -239,7 +243,7 @@ class DiscordInteractions:
             raise _BadInteraction("custom_id is missing or of the wrong shape")
         request = self._requester(payload, "")
         hook = f"{self.api_url}/webhooks/{application_id}/{token}"
-        if payload.get("type") == MODAL_SUBMIT:
+        if payload.get("type") == MODAL_SUBMIT and ui.is_editor(custom_id):
             work = ui.submit(request, custom_id, submitted_values(data.get("components")))
             self._later(self._patch_later(hook, work))
             return web.json_response({"type": DEFERRED_CHANNEL_MESSAGE, "data": {"flags": EPHEMERAL}})

@@ -136,6 +136,11 @@ class DiscordUI:
             return None
         return UIModal(rule_modal(draft))
 
+    @staticmethod
+    def is_editor(custom_id: str) -> bool:
+        """Whether a modal submission is the rule editor's."""
+        return re.fullmatch(RULE_MODAL, custom_id) is not None
+
     async def submit(
         self, request: CommandRequest, custom_id: str, values: Mapping[str, str]
     ) -> UIMessage | None:
