@@ -349,11 +349,14 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
         set_discord_api_url(env.discord_api_url)
         set_discord_gateway_url(env.discord_gateway_url)
         colors = {rule.name: int(rule.color.lstrip("#"), 16) for rule in config.rules if rule.color}
-        sender = DiscordAlertSender(token=env.discord_bot_token, rule_colors=colors)
+        # Alert buttons: on the bot's own posts, answered over the gateway or the HTTP endpoint.
+        sender = DiscordAlertSender(
+            token=env.discord_bot_token, rule_colors=colors, buttons=bool(env.discord_bot_token)
+        )
         await sender.start()
         bot.senders["discord"] = sender
     if core is not None and (env.discord_public_key or env.discord_bot_token):
-        public.extend(discord_commands(env, settings, core, listeners))
+        public.extend(discord_commands(env, settings, core, listeners, build_interactions(bot)))
     websub = bot.websub
     if websub is not None:
         public.append(websub.add_routes)
@@ -369,12 +372,20 @@ async def connect_platforms(bot: Bot, *, listen: bool, slack_http: bool = False)
 
 
 def discord_commands(
-    env: Environment, settings: Settings, core: CommandCore, listeners: list[Listener]
+    env: Environment,
+    settings: Settings,
+    core: CommandCore,
+    listeners: list[Listener],
+    interactions: InteractiveCore,
 ) -> list[Mount]:
-    """/news on Discord: with DISCORD_PUBLIC_KEY, at the HTTP interactions endpoint (returned, to be
-    mounted on the public server; the bot token, if set, only registers the commands at start, over
-    REST); otherwise over the bot's gateway connection (a listener)."""
+    """/news, the alert buttons and the rule editor on Discord: with DISCORD_PUBLIC_KEY, at the HTTP
+    interactions endpoint (returned, to be mounted on the public server; the bot token, if set, only
+    registers the commands at start, over REST); otherwise over the bot's gateway connection (a
+    listener)."""
     from bot.deliver.adapters.discord_commands import run_discord_gateway, sync_discord_commands
+    from bot.deliver.adapters.discord_ui import DiscordUI
+
+    ui = DiscordUI(interactions)
 
     token = env.discord_bot_token
     guilds = [int(guild) for guild in settings.discord_guilds]
@@ -401,6 +412,7 @@ def discord_commands(
             manage_server_is_admin=manage_server,
             name_lookup=core.names,
             api_url=env.discord_api_url,
+            ui=ui,
         )
         return [endpoint.add_routes]
     assert token is not None
@@ -413,6 +425,7 @@ def discord_commands(
             admin_role_ids=roles,
             manage_server_is_admin=manage_server,
             name_lookup=core.names,
+            ui=ui,
         )
     )
     return []

@@ -287,6 +287,8 @@ class FakeDiscord:
         body = await request.json()
         data = body.get("data") or {}
         problem = _validate(data) if body.get("type") == 4 else None
+        if body.get("type") == 9:  # a modal
+            problem = _validate_modal(data)
         if problem:
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": problem}, 400)
         message_id = self._next_id()
@@ -455,6 +457,7 @@ def _message(message_id: str, channel_id: int, payload: dict[str, Any]) -> dict[
         "timestamp": "2026-01-01T00:00:00.000000+00:00",
         "edited_timestamp": None,
         "flags": payload.get("flags", 0),
+        "components": payload.get("components") or [],
     }
 
 
@@ -490,6 +493,57 @@ def _validate(payload: dict[str, Any]) -> dict[str, str] | None:
             problems[f"embeds.{i}.footer"] = "Footer 2048, author 256."
     if total > 6000:
         problems["embeds"] = "Embed size exceeds maximum size of 6000"
+    problems.update(_validate_components(payload.get("components") or []))
+    return problems or None
+
+
+def _validate_components(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """A message's components: at most 5 action rows of at most 5 buttons, each button with a
+    label of 1-80 characters and a custom_id of 1-100, custom_ids unique in the message."""
+    problems: dict[str, str] = {}
+    if len(rows) > 5:
+        problems["components"] = "Must be 5 or fewer in length."
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        buttons = row.get("components") or []
+        if row.get("type") != 1 or not 1 <= len(buttons) <= 5:
+            problems[f"components.{i}"] = "An action row holds 1-5 components."
+        for j, button in enumerate(buttons):
+            custom_id, label = button.get("custom_id") or "", button.get("label") or ""
+            if button.get("type") != 2 or not 1 <= len(custom_id) <= 100 or not 1 <= len(label) <= 80:
+                problems[f"components.{i}.components.{j}"] = "Button: custom_id 1-100, label 1-80."
+            if custom_id in seen:
+                problems[f"components.{i}.components.{j}.custom_id"] = "Duplicate custom_id."
+            seen.add(custom_id)
+    return problems
+
+
+def _validate_modal(modal: dict[str, Any]) -> dict[str, str] | None:
+    """A modal: title 1-45, custom_id 1-100, 1-5 labelled components; text inputs with a value of
+    at most 4,000 and max_length 1-4,000; selects with 1-25 options of labels up to 100."""
+    problems: dict[str, str] = {}
+    if not 1 <= len(modal.get("title") or "") <= 45:
+        problems["title"] = "Must be between 1 and 45 in length."
+    if not 1 <= len(modal.get("custom_id") or "") <= 100:
+        problems["custom_id"] = "Must be between 1 and 100 in length."
+    labels = modal.get("components") or []
+    if not 1 <= len(labels) <= 5:
+        problems["components"] = "Must be between 1 and 5 in length."
+    for i, label in enumerate(labels):
+        inner = label.get("component") or {}
+        if label.get("type") != 18 or not 1 <= len(label.get("label") or "") <= 45:
+            problems[f"components.{i}"] = "A label of 1-45 characters around one component."
+        if len(label.get("description") or "") > 100:
+            problems[f"components.{i}.description"] = "Must be 100 or fewer in length."
+        if inner.get("type") == 4:
+            if len(inner.get("value") or "") > 4000 or not 1 <= inner.get("max_length", 4000) <= 4000:
+                problems[f"components.{i}.component"] = "Text input: value and max_length up to 4000."
+        elif inner.get("type") == 3:
+            options = inner.get("options") or []
+            if not 1 <= len(options) <= 25 or any(len(o.get("label") or "") > 100 for o in options):
+                problems[f"components.{i}.component"] = "Select: 1-25 options, labels up to 100."
+        else:
+            problems[f"components.{i}.component"] = "Only text inputs and selects here."
     return problems or None
 
 
@@ -504,6 +558,7 @@ def interaction_payload(
     roles: tuple[int, ...] = (),
     user: int = USER,
     group: str = "news",
+    channel: int = CHANNEL,
 ) -> dict[str, Any]:
     """The interaction Discord sends for `/<group> <subcommand>`, its token known to `fake`."""
     token = f"interaction-token-{next(_interaction_ids)}"
@@ -520,8 +575,8 @@ def interaction_payload(
         "token": token,
         "version": 1,
         "guild_id": str(GUILD),
-        "channel_id": str(CHANNEL),
-        "channel": {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "news", "position": 0},
+        "channel_id": str(channel),
+        "channel": {"id": str(channel), "type": 0, "guild_id": str(GUILD), "name": "news", "position": 0},
         "member": {
             "user": {"id": str(user), "username": "reader", "discriminator": "0", "avatar": None},
             "roles": [str(r) for r in roles],
@@ -540,6 +595,53 @@ def interaction_payload(
         "locale": "en-US",
         "entitlements": [],
     }
+
+
+def component_payload(
+    fake: FakeDiscord,
+    custom_id: str,
+    *,
+    message: dict[str, Any] | None = None,
+    channel: int = CHANNEL,
+    **kw: Any,
+) -> dict[str, Any]:
+    """The interaction Discord sends when a button with `custom_id` is pressed on `message` (by
+    default a message holding only that button: discord.py finds the button in it)."""
+    payload = interaction_payload(fake, "-", channel=channel, **kw)
+    payload["type"] = 3
+    payload["data"] = {"custom_id": custom_id, "component_type": 2}
+    button = {"type": 2, "style": 2, "label": "Button", "custom_id": custom_id}
+    payload["message"] = message or _message(
+        "1", channel, {"components": [{"type": 1, "components": [button]}]}
+    )
+    return payload
+
+
+def modal_submit_payload(
+    fake: FakeDiscord, modal: dict[str, Any], values: dict[str, str], **kw: Any
+) -> dict[str, Any]:
+    """The interaction Discord sends when `modal` (as the bot sent it) is submitted with `values`
+    (by custom_id): text inputs carry `value`, selects `values`, each inside its label."""
+    labels = []
+    for label in modal["components"]:
+        inner = label["component"]
+        field: dict[str, Any] = {"type": inner["type"], "custom_id": inner["custom_id"]}
+        value = values.get(inner["custom_id"])
+        if inner["type"] == 4:
+            field["value"] = value if value is not None else (inner.get("value") or "")
+        else:
+            defaults = [o["value"] for o in inner["options"] if o.get("default")]
+            field["values"] = [value] if value is not None else defaults
+        labels.append({"type": 18, "id": len(labels) + 1, "component": field})
+    payload = interaction_payload(fake, "-", **kw)
+    payload["type"] = 5
+    payload["data"] = {"custom_id": modal["custom_id"], "components": labels}
+    return payload
+
+
+def posted_message(recorded: Recorded) -> dict[str, Any]:
+    """A recorded post as Discord would show it in an interaction's `message`."""
+    return _recorded_message(recorded)
 
 
 def make_interaction(

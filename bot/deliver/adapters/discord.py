@@ -55,6 +55,7 @@ from bot.deliver.adapters.discord_render import (
     render_discord_plain_alert,
     render_discord_update,
 )
+from bot.deliver.adapters.discord_ui import alert_view
 from bot.errors import DeliveryError, UncheckableChannel
 from bot.logs import RedactSecrets
 
@@ -256,7 +257,12 @@ class DiscordAlertSender:
         retry_delay: float = 0.5,
         max_retry_wait: float = 10.0,
         webhook_rate: tuple[int, float] = (5, 2.0),
+        buttons: bool = False,
     ) -> None:
+        """`buttons`: put "Not relevant" / "Mute this story" under alerts posted with the bot token
+        (bot.deliver.adapters.discord_ui); a webhook's posts never carry them (a webhook the
+        application does not own cannot send interactive components)."""
+        self._buttons = buttons
         self._token = token
         self._session: aiohttp.ClientSession | None = None  # webhooks'; discord.Client has its own
         self._rule_colors = dict(rule_colors or {})
@@ -302,13 +308,17 @@ class DiscordAlertSender:
         embed = render_discord_alert(alert, self._rule_colors, key)
         # The key as nonce too: discord.py sends it with enforce_nonce, so a repeated post of the same
         # alert (a retry after a lost answer, or after a crash) returns the first message.
+        buttons: dict[str, Any] = {}
+        if self._buttons and channel.strip().isdigit():
+            buttons["view"] = alert_view(alert.delivery_id)
         try:
-            return await self._deliver(channel, {"embed": embed}, key=key)
+            return await self._deliver(channel, {"embed": embed, **buttons}, key=key)
         except DeliveryError as error:
             if error.code != INVALID_FORM_BODY:
                 raise
             log.warning("Discord refused the alert's embed (%s); sending it as plain text", error)
-        return await self._deliver(channel, {"content": render_discord_plain_alert(alert, key)}, key=key)
+        plain = {"content": render_discord_plain_alert(alert, key), **buttons}
+        return await self._deliver(channel, plain, key=key)
 
     async def send_update(self, channel: str, parent_ref: str, alert: Alert, key: str | None = None) -> str:
         """Edit the alert message `parent_ref` to show every copy in an "Also reported by" field."""

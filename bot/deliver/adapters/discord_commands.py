@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.core.model import CommandRequest
 from bot.core.platform import CommandHandler
+from bot.deliver.adapters.discord_components import (
+    AlertButton,
+    DraftButton,
+    GatewayUI,
+    gateway_request,
+    on_modal_submit,
+)
 from bot.deliver.adapters.discord_render import render_discord_reply
 from bot.deliver.adapters.discord_slash import (
     AdminHint,
@@ -33,6 +39,7 @@ from bot.deliver.adapters.discord_slash import (
     request_line,
     suggestions,
 )
+from bot.deliver.adapters.discord_ui import DiscordUI
 from bot.errors import DeliveryError
 
 __all__ = [
@@ -57,14 +64,17 @@ def build_command_tree(
     name_lookup: NameLookup | None = None,
     defer_after: float = DEFER_AFTER,
     manage_server_is_admin: bool = True,
+    ui: DiscordUI | None = None,
 ) -> app_commands.CommandTree[discord.Client]:
     """A CommandTree holding one Group (`/news ...`) whose subcommands mirror the core's.
 
     `admin_role_ids` and `manage_server_is_admin` mirror settings.admins.discord_roles and
-    .discord_manage_server; they only set CommandRequest.is_admin_hint, the core decides.
+    .discord_manage_server; they only set CommandRequest.is_admin_hint, the core decides. With
+    `ui`, `/news rules add|edit <name>` without a query opens the rule editor for an admin.
     """
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    answer = _Answerer(handle_command, AdminHint(admin_role_ids, manage_server_is_admin), defer_after)
+    hint = AdminHint(admin_role_ids, manage_server_is_admin)
+    answer = _Answerer(handle_command, hint, defer_after, ui)
     group = app_commands.Group(name=group_name, description="Project Prometheus news alerts")
 
     def complete(subcommand: str, option: str) -> Autocomplete:
@@ -150,24 +160,24 @@ def build_command_tree(
 class _Answerer:
     """Runs one subcommand: request to the core, reply back as embeds, deferring when slow."""
 
-    def __init__(self, handle: CommandHandler, admin_hint: AdminHint, defer_after: float) -> None:
-        self.handle, self.admin_hint, self.defer_after = handle, admin_hint, defer_after
+    def __init__(
+        self, handle: CommandHandler, admin_hint: AdminHint, defer_after: float, ui: DiscordUI | None
+    ) -> None:
+        self.handle, self.admin_hint, self.defer_after, self.ui = handle, admin_hint, defer_after, ui
 
     async def __call__(
         self, interaction: discord.Interaction, subcommand: str, **options: str | int | None
     ) -> None:
         text, private = request_line(subcommand, options)
-        # Member.roles resolves ids through the guild cache, which a REST-only or partial guild
-        # lacks; the ids themselves come with every interaction.
-        role_ids: Sequence[int] = getattr(interaction.user, "_roles", ())
-        request = CommandRequest(
-            platform="discord",
-            user_id=str(interaction.user.id),
-            text=text,
-            channel_id=str(interaction.channel_id or ""),
-            user_name=interaction.user.name,
-            is_admin_hint=self.admin_hint(interaction.permissions.value, role_ids),
-        )
+        request = gateway_request(interaction, self.admin_hint, text)
+        if self.ui is not None and subcommand == "rules":
+            editor = self.ui.slash_editor(request, options.get("action"), options.get("args"))
+            if editor is not None:
+                try:
+                    await interaction.response.send_modal(editor.modal)
+                except discord.HTTPException as exc:
+                    log.warning("Discord editor failed to open: %s %s", exc.status, exc.code)
+                return
         task = asyncio.ensure_future(reply_for(self.handle, request))
         try:
             done, _ = await asyncio.wait({task}, timeout=self.defer_after)
@@ -225,6 +235,18 @@ class NewsBotClient(discord.Client):
         self.guild_ids = tuple(int(g) for g in guild_ids)
         self.sync_global = sync_global or not self.guild_ids
         self.tree = build_command_tree(self, handle_command, **tree_options)
+        ui = tree_options.get("ui")
+        hint = AdminHint(
+            tree_options.get("admin_role_ids", ()), tree_options.get("manage_server_is_admin", True)
+        )
+        # Alert buttons and the rule editor (read by discord_components' handlers)
+        self.news_ui = GatewayUI(ui, hint) if ui is not None else None
+        if self.news_ui is not None:
+            self.add_dynamic_items(AlertButton, DraftButton)  # before login: every click, after restarts too
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        if self.news_ui is not None:
+            await on_modal_submit(interaction)
 
     async def setup_hook(self) -> None:
         # setup_hook runs once after login and before the gateway connects; on_ready would

@@ -18,6 +18,10 @@ else happens (refusals are logged on one line, at most once a minute, never with
   placeholder (PATCH /webhooks/<application id>/<token>/messages/@original), or, when a public
   placeholder gets a private answer, the placeholder is deleted and a private follow-up sent;
 - APPLICATION_COMMAND_AUTOCOMPLETE (type 4): the choices, at once (type 8);
+- MESSAGE_COMPONENT (type 3) and MODAL_SUBMIT (type 5), with a `DiscordUI`: alert buttons are
+  answered at once, privately; the rule editor opens as a MODAL response (type 9, also for
+  `/news rules add|edit <name>` from an admin); a rule's test or save is deferred (type 5) and
+  its answer replaces the placeholder, like a command's (bot.deliver.adapters.discord_ui decides);
 - anything else, or a signed body that is not an interaction: 400.
 
 The translation is the gateway path's own (bot.deliver.adapters.discord_slash: the core's text
@@ -33,7 +37,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +58,7 @@ from bot.deliver.adapters.discord_slash import (
     request_line,
     suggestions,
 )
+from bot.deliver.adapters.discord_ui import DiscordUI, UIMessage, UIModal, draft_footer, submitted_values
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +74,8 @@ _SNOWFLAKE = re.compile(r"[0-9]{1,20}")
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,1000}")  # it goes into a URL path: nothing else gets there
 
 # Discord's interaction and interaction-response types
-PING, APPLICATION_COMMAND, AUTOCOMPLETE = 1, 2, 4
-PONG, DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE, AUTOCOMPLETE_RESULT = 1, 5, 4, 8
+PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
+PONG, DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 1, 5, 4, 8, 9
 CHAT_INPUT, SUB_COMMAND = 1, 1  # a slash command; an option that is a subcommand
 REPLY_ATTEMPTS = 3
 MAX_RETRY_WAIT = 5.0
@@ -118,6 +123,8 @@ class _Command:
     token: str
     request: CommandRequest
     private: bool
+    subcommand: str = ""
+    values: Mapping[str, str | int | None] | None = None
 
 
 class _RefusalLog:
@@ -158,7 +165,10 @@ class DiscordInteractions:
         name_lookup: NameLookup | None = None,
         api_url: str | None = None,
         clock: Callable[[], float] = time.time,
+        ui: DiscordUI | None = None,
     ) -> None:
+        """With `ui`, alert buttons and the rule editor are answered here too."""
+        self.ui = ui
         self.public_key = public_key
         self.handle = handle_command
         self.group_name = group_name
@@ -195,6 +205,8 @@ class DiscordInteractions:
             return web.json_response(
                 {"type": AUTOCOMPLETE_RESULT, "data": {"choices": self._choices(payload)}}
             )
+        if kind in (MESSAGE_COMPONENT, MODAL_SUBMIT) and self.ui is not None:
+            return self._component(payload, self.ui)
         if kind != APPLICATION_COMMAND:
             log.info("discord: interaction of type %r not handled here", kind)
             return web.json_response({"error": "unsupported interaction type"}, status=400)
@@ -203,21 +215,61 @@ class DiscordInteractions:
             reply = Reply(title="Unknown command", lines=("This bot answers /" + self.group_name,))
             message = {**reply_message(reply), "flags": EPHEMERAL}
             return web.json_response({"type": CHANNEL_MESSAGE, "data": message})
-        task = asyncio.ensure_future(self._reply_later(command))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
+        if self.ui is not None and command.subcommand == "rules" and command.values is not None:
+            values = command.values
+            editor = self.ui.slash_editor(command.request, values.get("action"), values.get("args"))
+            if editor is not None:  # a modal must be the first answer: no defer
+                return web.json_response({"type": MODAL, "data": editor.modal.to_dict()})
+        self._later(self._reply_later(command))
         deferred: dict[str, Any] = {"type": DEFERRED_CHANNEL_MESSAGE}
         if command.private:
             deferred["data"] = {"flags": EPHEMERAL}
         return web.json_response(deferred)
 
-    def _command(self, payload: dict[str, Any]) -> _Command | None:
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (a reply through the interaction webhook) after the answer; `close` waits for it."""
+        task = asyncio.ensure_future(work)
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    def _component(self, payload: dict[str, Any], ui: DiscordUI) -> web.Response:
+        """A button click (type 3) or a modal submission (type 5): alert buttons are answered at
+        once (a local write), a draft's Edit with the editor; a rule's test or save is deferred."""
         application_id = _text(payload, "application_id", _SNOWFLAKE)
         token = _text(payload, "token", _TOKEN)
         data = _object(payload, "data")
-        if data.get("name") != self.group_name or data.get("type", CHAT_INPUT) != CHAT_INPUT:
-            return None
-        subcommand, values, _ = _subcommand(data)
+        custom_id = data.get("custom_id")
+        if not isinstance(custom_id, str) or len(custom_id) > 100:
+            raise _BadInteraction("custom_id is missing or of the wrong shape")
+        request = self._requester(payload, "")
+        hook = f"{self.api_url}/webhooks/{application_id}/{token}"
+        if payload.get("type") == MODAL_SUBMIT and ui.is_editor(custom_id):
+            work = ui.submit(request, custom_id, submitted_values(data.get("components")))
+            self._later(self._patch_later(hook, work))
+            return web.json_response({"type": DEFERRED_CHANNEL_MESSAGE, "data": {"flags": EPHEMERAL}})
+        answer = ui.alert_click(request, custom_id)
+        if answer is not None:
+            return _ui_response(answer)
+        message = payload.get("message")
+        footer = draft_footer(message.get("embeds") if isinstance(message, dict) else None)
+        edit = ui.draft_edit(request, custom_id, footer)  # the editor again: must be the first answer
+        if edit is not None:
+            return _ui_response(edit)
+        save = ui.draft_save(request, custom_id, footer)
+        if save is not None:
+            self._later(self._patch_later(hook, save))
+            return web.json_response({"type": DEFERRED_CHANNEL_MESSAGE, "data": {"flags": EPHEMERAL}})
+        log.info("discord: a component this bot does not know was used")
+        gone = {**reply_message(Reply(title="This button no longer does anything.")), "flags": EPHEMERAL}
+        return web.json_response({"type": CHANNEL_MESSAGE, "data": gone})
+
+    async def _patch_later(self, hook: str, work: Awaitable[UIMessage | None]) -> None:
+        answer = await work
+        if isinstance(answer, UIMessage):
+            await self._send("PATCH", f"{hook}/messages/@original", answer.to_dict())
+
+    def _requester(self, payload: dict[str, Any], text: str) -> CommandRequest:
+        """Who is asking (user, channel, admin hint) from a signed interaction."""
         member = payload.get("member")
         if member is not None and not isinstance(member, dict):
             raise _BadInteraction("member is not an object")
@@ -229,8 +281,7 @@ class DiscordInteractions:
         role_ids = [int(r) for r in roles if isinstance(r, str) and _SNOWFLAKE.fullmatch(r)]
         channel = payload.get("channel")
         channel_id = payload.get("channel_id") or (channel.get("id") if isinstance(channel, dict) else "")
-        text, private = request_line(subcommand, values)
-        request = CommandRequest(
+        return CommandRequest(
             platform="discord",
             user_id=_text(user, "id", _SNOWFLAKE),
             text=text,
@@ -238,7 +289,16 @@ class DiscordInteractions:
             user_name=str(user.get("username") or "")[:100],
             is_admin_hint=self.admin_hint(int(permissions), role_ids),
         )
-        return _Command(application_id, token, request, private)
+
+    def _command(self, payload: dict[str, Any]) -> _Command | None:
+        application_id = _text(payload, "application_id", _SNOWFLAKE)
+        token = _text(payload, "token", _TOKEN)
+        data = _object(payload, "data")
+        if data.get("name") != self.group_name or data.get("type", CHAT_INPUT) != CHAT_INPUT:
+            return None
+        subcommand, values, _ = _subcommand(data)
+        text, private = request_line(subcommand, values)
+        return _Command(application_id, token, self._requester(payload, text), private, subcommand, values)
 
     def _choices(self, payload: dict[str, Any]) -> list[dict[str, str]]:
         data = _object(payload, "data")
@@ -316,6 +376,12 @@ class DiscordInteractions:
 
     async def _on_cleanup(self, _: web.Application) -> None:
         await self.close()
+
+
+def _ui_response(answer: UIMessage | UIModal) -> web.Response:
+    if isinstance(answer, UIModal):
+        return web.json_response({"type": MODAL, "data": answer.modal.to_dict()})
+    return web.json_response({"type": CHANNEL_MESSAGE, "data": {**answer.to_dict(), "flags": EPHEMERAL}})
 
 
 def reply_message(reply: Reply) -> dict[str, Any]:
