@@ -93,9 +93,9 @@ def test_default_rules_reach_precision_and_recall_of_95_percent(path: Path) -> N
         )
 
 
-# The fourth set does NOT reach the target yet (measured P 0.941, R 0.864): these floors keep the
+# The fourth set does NOT reach the target yet (measured P 0.960, R 0.864): these floors keep the
 # figures from sliding back. What it still misses is listed by `pytest -s` on this test.
-DEV_4_PRECISION, DEV_4_RECALL = 0.93, 0.85
+DEV_4_PRECISION, DEV_4_RECALL = 0.95, 0.85
 
 
 def test_default_rules_on_the_fourth_development_set_do_not_slide_back() -> None:
