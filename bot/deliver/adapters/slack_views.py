@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -138,20 +139,16 @@ def add_slack_interactions(app: AsyncApp, core: Interactions) -> None:
         notice = " ".join((reply.title, *reply.lines[:2]))
         await publish_home(client, core, request, notice=notice, is_error=reply.is_error)
 
-    @app.action(NOT_RELEVANT)
-    async def on_not_relevant(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        outcome = core.not_relevant(_request_of(body), str(action.get("value") or ""))
-        await _tell(respond, outcome.text)
+    # The alert buttons: one handler, the core's action chosen by the button's action_id.
+    alert_actions = {NOT_RELEVANT: core.not_relevant, MUTE_STORY: core.mute}
 
-    @app.action(MUTE_STORY)
-    async def on_mute(
+    @app.action(re.compile(f"^(?:{NOT_RELEVANT}|{MUTE_STORY})$"))
+    async def on_alert_button(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        outcome = core.mute(_request_of(body), str(action.get("value") or ""))
+        act = alert_actions[action["action_id"]]
+        outcome = act(_request_of(body), str(action.get("value") or ""))
         await _tell(respond, outcome.text)
 
 
